@@ -1,0 +1,72 @@
+"""The steps of ``napari-dvp demo``: the whole product on the synthetic TEN sample.
+
+Each module ``_demo/<nn>_<step>.py`` defines ``TITLE`` and ``run(state)``; they
+run in file-name order and share one :class:`DemoState`. A step adds layers to
+``state.viewer`` (``None`` only when no screen at all is available) and writes
+what a person would look at into ``state.out``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DemoState:
+    """What the demo steps hand to each other."""
+
+    out: Path
+    size: int = 1024
+    seed: int = 0
+    viewer: Any = None
+    image: Any = None  #: (C, Y, X) numpy array
+    channel_names: list[str] = field(default_factory=list)
+    pixel_size_um: float = 0.5
+    labels: Any = None  #: (Y, X) uint32, the segmentation under review
+    cells: Any = None  #: pandas DataFrame, the cell table
+    truth: Any = None  #: pandas DataFrame, ground truth of the synthetic sample
+    extra: dict[str, Any] = field(default_factory=dict)  #: anything else a later step needs
+    log: list[str] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        """Print a progress line and keep it for the demo's summary."""
+        print(f"[demo] {message}", flush=True)
+        self.log.append(message)
+
+    def screenshot(self, name: str) -> Path | None:
+        """Save a screenshot of the viewer canvas as ``out/name`` (PNG)."""
+        if self.viewer is None:
+            return None
+        path = self.out / name
+        self.viewer.screenshot(str(path), canvas_only=False)
+        self.say(f"wrote {path.name}")
+        return path
+
+
+def steps() -> list[tuple[str, str, Callable[[DemoState], None]]]:
+    """All demo steps as ``(module_name, title, run)`` in order."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.append((info.name, module.TITLE, module.run))
+    return found
+
+
+def run_all(state: DemoState, only: list[str] | None = None) -> DemoState:
+    """Run every step (or the named ones) on ``state`` and return it."""
+    for name, title, run in steps():
+        if only and not any(name.endswith(o) or o in name for o in only):
+            continue
+        t0 = time.perf_counter()
+        state.say(f"{title} …")
+        run(state)
+        state.say(f"{title}: done in {time.perf_counter() - t0:.1f} s")
+    return state
