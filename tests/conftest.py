@@ -13,5 +13,5 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 def shared_data() -> Path:
     """Folder of real third-party files (../shared/data beside the clone); skip if absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"third-party test data not found at {SHARED_DATA} (only in the dev checkout/CI)")
+        pytest.skip(f"third-party test data not found at {SHARED_DATA} (dev checkout/CI only)")
     return SHARED_DATA

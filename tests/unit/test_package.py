@@ -1,0 +1,60 @@
+"""The package itself: importable without Qt, manifest valid, CLI alive."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.resources import files
+
+import pytest
+
+from napari_dvp import cli
+
+
+def test_import_does_not_import_qt_or_napari():
+    code = (
+        "import sys, napari_dvp, napari_dvp.cli, napari_dvp.core.lut, napari_dvp.core.atomic;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('PyQt5','PyQt6','PySide2','PySide6','qtpy','napari','magicgui','superqt')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_manifest_ships_inside_package_and_validates():
+    text = files("napari_dvp").joinpath("napari.yaml").read_text()
+    assert "name: napari-dvp" in text
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution("napari-dvp")
+    assert manifest.name == "napari-dvp"
+    res = subprocess.run([sys.executable, "-m", "npe2", "validate", "napari-dvp"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_every_manifest_command_imports():
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_distribution("napari-dvp")
+    for command in manifest.contributions.commands or []:
+        assert command.python_name, command.id
+        module, _, attr = command.python_name.partition(":")
+        mod = __import__(module, fromlist=[attr])
+        assert callable(getattr(mod, attr)), command.python_name
+
+
+def test_cli_help_and_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert "napari-dvp" in capsys.readouterr().out
+    assert cli.main([]) == 1
+
+
+def test_cli_console_script_runs():
+    res = subprocess.run([sys.executable, "-m", "napari_dvp", "--help"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0
+    assert "demo" in res.stdout
