@@ -1,0 +1,13 @@
+"""Lazy reading of whole-slide images and pyramidal OME-TIFF writing.
+
+Reading (:func:`open_image`, :func:`open_labels`) never loads a big image
+whole: every level is a dask array over tifffile's zarr store. Writing
+(:func:`write_ome_tiff`, :func:`write_labels`) produces tiled, compressed,
+pyramidal OME-TIFF (or zarr for labels), atomically.
+"""
+
+from __future__ import annotations
+
+from ._write import write_labels, write_ome_tiff
+
+__all__ = ["write_labels", "write_ome_tiff"]
