@@ -76,6 +76,6 @@ if [ "$mode" = demo ]; then
 fi
 
 say "ruff"
-"$venv/bin/ruff" check src tests bench
+"$venv/bin/ruff" check .
 say "pytest"
 exec "$venv/bin/python" -m pytest "$@"
