@@ -1,0 +1,1 @@
+"""Proteomics back onto the tissue: read, match to LMD samples, process, score."""
