@@ -1,0 +1,157 @@
+"""Leica LMD XML: writer and (safe) reader.
+
+Layout written (the one the Leica LMD software and py-lmd read)::
+
+    <?xml version='1.0' encoding='UTF-8'?>
+    <ImageData>
+      <GlobalCoordinates>1</GlobalCoordinates>
+      <X_CalibrationPoint_1>…</X_CalibrationPoint_1>
+      <Y_CalibrationPoint_1>…</Y_CalibrationPoint_1>
+      … _2, _3
+      <ShapeCount>N</ShapeCount>
+      <Shape_1>
+        <PointCount>k</PointCount>
+        <CapID>A1</CapID>
+        <X_1>…</X_1><Y_1>…</Y_1> …
+      </Shape_1>
+      …
+    </ImageData>
+
+All coordinates are integers in the frame of
+:class:`~napari_dvp.core.lmd.calibration.Calibration` (µm × scale, y up).
+``GlobalCoordinates`` is 1 (coordinates are given relative to the calibration
+marks; py-lmd's development head writes 1 as well, 1.6.1 wrote the count 3).
+Polygons are written closed (last point = first point), as py-lmd does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from ..errors import DvpInputError
+
+
+def write_leica_xml(
+    path: str | os.PathLike[str],
+    calibration_xy: np.ndarray,
+    shapes: list[np.ndarray],
+    wells: list[str | None],
+) -> Path:
+    """Write a Leica LMD XML file.
+
+    Parameters
+    ----------
+    path
+        Target file (write it inside an atomic folder or via ``atomic_path``).
+    calibration_xy
+        ``(3, 2)`` integer calibration points (X, Y) in XML units.
+    shapes
+        One ``(k, 2)`` integer array (X, Y) per shape, in cut order.
+    wells
+        ``CapID`` per shape (``None`` to omit).
+    """
+    cal = np.asarray(calibration_xy, dtype=np.int64)
+    if cal.shape != (3, 2):
+        raise DvpInputError("Leica XML needs exactly three calibration points")
+    if len(shapes) != len(wells):
+        raise ValueError("one well per shape expected")
+    parts = ["<?xml version='1.0' encoding='UTF-8'?>\n<ImageData>\n",
+             "  <GlobalCoordinates>1</GlobalCoordinates>\n"]
+    for i, (x, y) in enumerate(cal, start=1):
+        parts.append(f"  <X_CalibrationPoint_{i}>{x}</X_CalibrationPoint_{i}>\n"
+                     f"  <Y_CalibrationPoint_{i}>{y}</Y_CalibrationPoint_{i}>\n")
+    parts.append(f"  <ShapeCount>{len(shapes)}</ShapeCount>\n")
+    for n, (pts, well) in enumerate(zip(shapes, wells, strict=False), start=1):
+        pts = np.asarray(pts, dtype=np.int64)
+        cap = f"    <CapID>{escape(str(well))}</CapID>\n" if well is not None else ""
+        coords = "".join(
+            f"    <X_{k}>{x}</X_{k}>\n    <Y_{k}>{y}</Y_{k}>\n"
+            for k, (x, y) in enumerate(pts.tolist(), start=1)
+        )
+        parts.append(f"  <Shape_{n}>\n    <PointCount>{len(pts)}</PointCount>\n{cap}"
+                     f"{coords}  </Shape_{n}>\n")
+    parts.append("</ImageData>\n")
+    path = Path(path)
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+@dataclass
+class LeicaXml:
+    """Content of a Leica LMD XML file (coordinates as in the file)."""
+
+    calibration_xy: np.ndarray
+    shapes: list[np.ndarray] = field(default_factory=list)
+    wells: list[str | None] = field(default_factory=list)
+
+
+def is_leica_xml(path: str | os.PathLike[str]) -> bool:
+    """Quick sniff: does the file start like a Leica LMD XML (root ``ImageData``)?"""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return b"<ImageData" in head and (b"CalibrationPoint" in head or b"ShapeCount" in head)
+
+
+_XY = re.compile(r"^([XY])_(\d+)$")
+
+
+def read_leica_xml(path: str | os.PathLike[str]) -> LeicaXml:
+    """Read a Leica LMD XML file with :mod:`defusedxml` (no entity expansion).
+
+    Raises
+    ------
+    DvpInputError
+        If the file is not XML or not an LMD shape file.
+    """
+    from defusedxml import ElementTree as SafeET
+
+    try:
+        root = SafeET.parse(str(path)).getroot()
+    except Exception as exc:  # ParseError, DefusedXmlException, OSError
+        raise DvpInputError(f"{Path(path).name} is not a readable XML file ({exc})") from exc
+    if root.tag != "ImageData":
+        raise DvpInputError(
+            f"{Path(path).name} is not a Leica LMD file (root <{root.tag}>, expected <ImageData>)"
+        )
+    cal = np.zeros((3, 2), dtype=np.int64)
+    seen = 0
+    shapes: list[np.ndarray] = []
+    wells: list[str | None] = []
+    for child in root:
+        tag = child.tag
+        m = re.match(r"^([XY])_CalibrationPoint_(\d+)$", tag)
+        if m:
+            k = int(m.group(2)) - 1
+            if 0 <= k < 3:
+                cal[k, 0 if m.group(1) == "X" else 1] = int(float(child.text or 0))
+                seen += 1
+            continue
+        if tag.startswith("Shape_"):
+            count = child.findtext("PointCount")
+            n = int(count) if count else 0
+            pts = np.zeros((n, 2), dtype=np.int64)
+            well = None
+            for el in child:
+                mm = _XY.match(el.tag)
+                if mm:
+                    k = int(mm.group(2)) - 1
+                    if 0 <= k < n:
+                        pts[k, 0 if mm.group(1) == "X" else 1] = int(float(el.text or 0))
+                elif el.tag == "CapID":
+                    well = (el.text or "").strip() or None
+            shapes.append(pts)
+            wells.append(well)
+    if seen < 6:
+        raise DvpInputError(
+            f"{Path(path).name} lacks the three calibration points of an LMD file"
+        )
+    return LeicaXml(cal, shapes, wells)

@@ -1,0 +1,87 @@
+"""QC picture of an LMD export: shapes over the image, coloured by well, with the marks."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import shapely
+
+
+def well_colours(wells: list[str]) -> dict[str, tuple[float, float, float, float]]:
+    """A distinct RGBA colour per well (tab20, cycled)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20"]
+    uniq = list(dict.fromkeys(wells))
+    hue_first = [*range(0, 20, 2), *range(1, 20, 2)]  # distinct hues before light shades
+    return {w: cmap(hue_first[k % 20]) for k, w in enumerate(uniq)}
+
+
+def _background(labels: np.ndarray, image: np.ndarray | None, step: int) -> np.ndarray:
+    if image is not None:
+        img = np.asarray(image)
+        if img.ndim == 3 and img.shape[-1] in (3, 4) and img.shape[0] not in (3, 4):
+            bg = img[::step, ::step, :3].astype(float).mean(-1)
+        elif img.ndim == 3:
+            bg = img[0, ::step, ::step].astype(float)
+        else:
+            bg = img[::step, ::step].astype(float)
+        lo, hi = np.percentile(bg, [1, 99.5]) if bg.size else (0, 1)
+        return np.clip((bg - lo) / max(hi - lo, 1e-9), 0, 1)
+    return (np.asarray(labels)[::step, ::step] > 0).astype(float) * 0.35
+
+
+def draw_qc(
+    path: str | os.PathLike[str],
+    labels: np.ndarray,
+    geoms: np.ndarray,
+    wells: list[str],
+    marks_rc: np.ndarray,
+    image: np.ndarray | None = None,
+    max_side: int = 1600,
+) -> None:
+    """Save a PNG: downsampled image (or cell mask), shapes filled by well, marks 1-3.
+
+    Parameters
+    ----------
+    geoms
+        Shapes in pixel coordinates (x=col, y=row), in cut order.
+    wells
+        Well of each shape.
+    marks_rc
+        Calibration marks (row, col).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure
+
+    h, w = np.asarray(labels).shape[:2]
+    step = max(1, int(np.ceil(max(h, w) / max_side)))
+    bg = _background(labels, image, step)
+    fig = Figure(figsize=(10, 10 * h / max(w, 1) + 0.6), dpi=150)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 0.94))
+    ax.imshow(bg, cmap="gray", extent=(-0.5, w - 0.5, h - 0.5, -0.5), vmin=0, vmax=1,
+              interpolation="nearest")
+    colours = well_colours(list(wells))
+    if len(geoms):
+        coords, idx = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
+        verts = np.split(coords, np.flatnonzero(np.diff(idx)) + 1)
+        face = [colours[wl] for wl in wells]
+        ax.add_collection(PolyCollection(verts, facecolors=face, edgecolors=face,
+                                         linewidths=0.4, alpha=0.6))
+    m = np.asarray(marks_rc, dtype=float)
+    ax.plot(m[:, 1], m[:, 0], "+", color="red", markersize=18, markeredgewidth=2)
+    for k, (r, c) in enumerate(m, start=1):
+        ax.annotate(str(k), (c, r), xytext=(6, 6), textcoords="offset points", color="red",
+                    fontsize=14, fontweight="bold")
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_axis_off()
+    uniq = list(colours)
+    shown = ", ".join(uniq[:12]) + (" …" if len(uniq) > 12 else "")
+    fig.suptitle(f"{len(geoms)} shapes in {len(uniq)} wells ({shown}); red + = calibration marks",
+                 fontsize=10)
+    fig.savefig(os.fspath(path), format="png")
