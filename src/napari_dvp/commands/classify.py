@@ -1,0 +1,118 @@
+"""``napari-dvp classify``: give every cell a class, by gating rules or a saved classifier."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "classify"
+HELP = "classify cells in a cell table with gating rules or a saved random-forest classifier"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``napari-dvp classify``."""
+    parser.add_argument("cells", help="cell table (.csv, .tsv or .parquet) with mean_<marker>")
+    parser.add_argument("-o", "--output", required=True,
+                        help="where to write the table with 'class' added (.csv/.parquet)")
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument("--rules", help="gating rules: a .json saved by the Gating widget, or a "
+                     "text file with lines 'Class: marker+ and marker-'")
+    how.add_argument("--classifier", help="a .joblib classifier saved by the Cell classifier "
+                     "widget")
+    parser.add_argument("--threshold", action="append", default=[], metavar="MARKER=VALUE",
+                        help="set a marker's threshold (repeatable; overrides the rules file)")
+    parser.add_argument("--statistic", choices=("mean", "median"), default=None,
+                        help="which intensity the rules gate (default: from the file, or mean)")
+    parser.add_argument("--summary", help="also write cells and area per class x region (.csv)")
+
+
+def read_table(path: str | Path):
+    """Read a cell table from .csv / .tsv / .parquet."""
+    import pandas as pd
+
+    from ..core.cell_table import validate
+    from ..core.errors import DvpInputError
+
+    p = Path(path)
+    if not p.is_file():
+        raise DvpInputError(f"cell table {p} not found")
+    try:
+        if p.suffix.lower() == ".parquet":
+            t = pd.read_parquet(p)
+        else:
+            t = pd.read_csv(p, sep="\t" if p.suffix.lower() in (".tsv", ".txt") else ",",
+                            keep_default_na=False, na_values=[""])
+    except Exception as exc:
+        raise DvpInputError(f"cannot read cell table {p}: {type(exc).__name__}: {exc}") from None
+    for c in ("class", "region"):
+        if c in t.columns:
+            t[c] = t[c].fillna("").astype(str)
+    return validate(t)
+
+
+def write_table(path: str | Path, table) -> None:
+    """Write a cell table atomically (.parquet, .tsv or .csv by extension)."""
+    from ..core.atomic import atomic_path
+
+    p = Path(path)
+    with atomic_path(p) as tmp:
+        if p.suffix.lower() == ".parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_csv(tmp, index=False, sep="\t" if p.suffix.lower() == ".tsv" else ",")
+
+
+def _scheme(args):
+    from ..core.errors import DvpInputError
+    from ..core.gating import GatingScheme, load_gating, parse_rules
+
+    p = Path(args.rules)
+    if p.suffix.lower() == ".json":
+        scheme = load_gating(p)
+    else:
+        if not p.is_file():
+            raise DvpInputError(f"rules file {p} not found")
+        scheme = GatingScheme(parse_rules(p.read_text(encoding="utf-8")))
+    for item in args.threshold:
+        marker, sep, value = item.partition("=")
+        try:
+            scheme.thresholds[marker.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise DvpInputError(f"--threshold '{item}' is not MARKER=VALUE, e.g. CD8=350")
+    if args.statistic:
+        scheme.statistic = args.statistic
+    return scheme
+
+
+def run(args: argparse.Namespace) -> int:
+    """Classify and write the table; print the class counts."""
+    from ..core.class_overlay import class_region_matrix, class_region_table
+    from ..core.classifier import load_classifier
+    from ..core.gating import apply_gating, default_thresholds
+
+    table = read_table(args.cells)
+    if args.rules:
+        scheme = _scheme(args)
+        missing = [m for m in scheme.markers() if m not in scheme.thresholds]
+        if missing:
+            scheme.thresholds.update(default_thresholds(table, missing, scheme.statistic))
+            print("thresholds (Otsu) for " + ", ".join(
+                f"{m}={scheme.thresholds[m]:.4g}" for m in missing))
+        table["class"] = apply_gating(table, scheme)
+    else:
+        clf = load_classifier(args.classifier, table)
+        pred = clf.predict(table)
+        for c in pred.columns:
+            table[c] = pred[c]
+    write_table(args.output, table)
+    counts = table["class"].replace("", "(unclassified)").value_counts()
+    print(f"{len(table)} cells -> {args.output}")
+    for name, n in counts.items():
+        print(f"  {name}: {n}")
+    if args.summary:
+        write_table(args.summary, class_region_table(table))
+        if "region" in table.columns:
+            print(class_region_matrix(table).to_string())
+    return 0

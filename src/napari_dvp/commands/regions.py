@@ -1,0 +1,53 @@
+"""``napari-dvp regions``: assign cells to the regions of a (QuPath) GeoJSON file."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "regions"
+HELP = "give every cell the region (annotation class) its centroid lies in, from GeoJSON"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``napari-dvp regions``."""
+    parser.add_argument("cells", help="cell table (.csv, .tsv or .parquet) with centroids")
+    parser.add_argument("geojson", help="regions as GeoJSON (QuPath annotations; class = "
+                        "region, e.g. epidermis / dermis / exclude)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="where to write the table with 'region' added")
+    parser.add_argument("--image-size", nargs=2, type=int, metavar=("HEIGHT", "WIDTH"),
+                        help="image size in pixels: shapes beyond it are clipped (warned)")
+    parser.add_argument("--pixel-size", type=float, default=None,
+                        help="µm per pixel, to report region areas in µm²")
+    parser.add_argument("--counts", help="also write cells and area per region (.csv)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Assign, write, print counts per region."""
+    import warnings
+
+    from ..core.errors import DvpInputError
+    from ..core.geojson import GeoJsonWarning, features_to_regions, read_geojson
+    from ..core.regions import assign_regions, region_counts
+    from .classify import read_table, write_table
+
+    table = read_table(args.cells)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeoJsonWarning)
+        feats = read_geojson(args.geojson, image_shape=args.image_size)
+    for w in caught:
+        print(f"warning: {w.message}")
+    regions = features_to_regions(feats)
+    if not regions:
+        raise DvpInputError(f"{args.geojson} has no annotation polygons to use as regions")
+    table["region"] = assign_regions(table, regions)
+    write_table(args.output, table)
+    counts = region_counts(table, regions, args.pixel_size)
+    unit = "µm²" if args.pixel_size else "px²"
+    print(f"{len(table)} cells, {len(regions)} region shape(s) -> {args.output}")
+    for r in counts.itertuples(index=False):
+        area = f", region area {r.region_area:.4g} {unit}" if r.region_area == r.region_area else ""
+        print(f"  {r.region or '(outside every region)'}: {r.n_cells} cells{area}")
+    if args.counts:
+        write_table(args.counts, counts)
+    return 0
