@@ -1,0 +1,103 @@
+"""cellpose backend through the installed cellpose's real evaluation code.
+
+The pretrained ``cpsam`` weights cannot be downloaded here, so the network is
+a randomly initialised CPSAM saved to a temporary model file (~1.2 GB, built
+once per session). Its masks are arbitrary: the tests check the contract
+(shape, dtype, consecutive ids, stitching), not accuracy. The only mock is the
+internet check (``is_online``), which cannot be exercised for real offline.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from napari_dvp.core.errors import DvpInputError
+from napari_dvp.core.segmentation import cellpose_backend as cb
+from napari_dvp.core.segmentation import make_backend, run_to_end, segment_tiled
+
+from .test_segmentation_builtin import grid_of_cells
+
+
+@pytest.fixture(scope="session")
+def random_cpsam_file(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from cellpose.vit import CPSAM
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("cellpose") / "random_cpsam.pth"
+    torch.save(CPSAM().state_dict(), path)
+    yield path
+    path.unlink()
+
+
+@pytest.fixture
+def empty_model_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLPOSE_LOCAL_MODELS_PATH", str(tmp_path))
+    return tmp_path
+
+
+def test_missing_weights_offline_says_what_to_do(empty_model_dir, monkeypatch):
+    monkeypatch.setattr(cb, "is_online", lambda *a, **k: False)  # mock: no internet
+    t0 = time.perf_counter()
+    with pytest.raises(DvpInputError) as info:
+        make_backend("cellpose", model="cpsam")
+    msg = str(info.value)
+    assert "not on this machine" in msg and str(empty_model_dir) in msg
+    assert "first use when online" in msg and "--model /path/to/file" in msg
+    assert "\n" not in msg
+    assert time.perf_counter() - t0 < 1
+
+
+def test_model_names_match_installed_cellpose():
+    from cellpose import models
+
+    assert set(cb.CELLPOSE_MODEL_NAMES) == set(models.MODEL_NAMES)
+
+
+def test_is_online_gives_up_quickly():
+    t0 = time.perf_counter()
+    cb.is_online("nonexistent.invalid", timeout=1.0)
+    assert time.perf_counter() - t0 < 3
+
+
+def test_unknown_model_name_and_missing_file(empty_model_dir):
+    with pytest.raises(DvpInputError, match="unknown cellpose model 'nuclei_v9'"):
+        make_backend("cellpose", model="nuclei_v9")
+    with pytest.raises(DvpInputError, match="does not exist"):
+        make_backend("cellpose", model=str(empty_model_dir / "nope.pth"))
+
+
+def test_file_that_is_not_a_cellpose_model(tmp_path):
+    bogus = tmp_path / "notes.pth"
+    bogus.write_text("these are not weights")
+    backend = make_backend("cellpose", model=str(bogus), gpu=False)
+    with pytest.raises(DvpInputError, match="is not a cellpose model file"):
+        backend.segment(np.zeros((1, 64, 64), np.float32))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")  # torch, from cellpose
+def test_cellpose_eval_contract_and_tiling(random_cpsam_file):
+    image, _ = grid_of_cells(256, seed=4)
+    backend = make_backend("cellpose", model=str(random_cpsam_file), gpu=False,
+                           pixel_size_um=0.5, diameter_um=15)
+    backend = backend.calibrate(image)
+    assert backend.params.lowhigh is not None and len(backend.params.lowhigh) == 2
+    t0 = time.perf_counter()
+    labels = backend.segment(image)
+    seconds = time.perf_counter() - t0
+    print(f"cellpose (random CPSAM) on a 256x256 tile: {seconds:.1f} s CPU")
+    assert labels.shape == (256, 256) and labels.dtype == np.int32
+    ids = np.unique(labels)
+    assert ids.tolist() == list(range(ids.size))
+    # the model is cached per process: a second backend object reuses it
+    assert backend.load() is make_backend("cellpose", model=str(random_cpsam_file),
+                                          gpu=False).load()
+    # the tiled runner works with cellpose's output (one tile, image-wide normalisation)
+    tiled = run_to_end(segment_tiled(image, backend, [0, 1], tile_size=256, calibrate=False))
+    assert tiled.shape == (256, 256) and tiled.dtype == np.uint32
+    assert np.unique(tiled).tolist() == list(range(int(tiled.max()) + 1))
+    assert np.array_equal(tiled, labels)  # one tile: every cell owned, same ids
