@@ -162,12 +162,14 @@ def _pool(idx: np.ndarray, area: np.ndarray, xy: np.ndarray, opt: PlanOptions,
         raise DvpInputError(f"unknown pooling mode {opt.mode!r}; use 'spread' or 'contiguous'")
     perm = rng.permutation(len(idx))
     cum = np.cumsum(weight[perm])
-    before = cum - weight[perm]
-    which = np.floor(before / target).astype(np.int64)
-    for k in range(opt.replicates):
-        sel = perm[which == k]
-        if sel.size:
-            out.append(idx[sel])
+    start = 0
+    for _ in range(opt.replicates):
+        if start >= len(perm):
+            break
+        base = cum[start - 1] if start else 0.0
+        stop = min(int(np.searchsorted(cum - base, target)) + 1, len(perm))
+        out.append(idx[perm[start:stop]])
+        start = stop
     return out
 
 
