@@ -103,14 +103,19 @@ class ArrayReader:
     def read(self, box: Box) -> np.ndarray:
         """The window ``box`` of the selected channels as float32 (C_sel, h, w)."""
         r0, r1, c0, c1 = box
-        return np.stack([np.asarray(self.array[c, r0:r1, c0:c1], dtype=np.float32)
-                         for c in self.channels])
+        return np.stack([_local(self.array[c, r0:r1, c0:c1]) for c in self.channels])
 
     def overview(self, max_side: int = 2048) -> np.ndarray:
         """A strided view of the whole image, at most ``max_side`` pixels per side."""
         step = max(1, math.ceil(max(self.shape) / max_side))
-        return np.stack([np.asarray(self.array[c, ::step, ::step], dtype=np.float32)
-                         for c in self.channels])
+        return np.stack([_local(self.array[c, ::step, ::step]) for c in self.channels])
+
+
+def _local(window) -> np.ndarray:
+    """Compute a window here (never on a dask.distributed client that may be active)."""
+    if hasattr(window, "compute"):
+        window = window.compute(scheduler="synchronous")
+    return np.asarray(window, dtype=np.float32)
 
 
 @dataclass
