@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Generator
 from pathlib import Path
 
@@ -44,12 +45,17 @@ def sample_paths(path: str | os.PathLike[str]) -> dict[str, Path]:
 
 
 def _check_folder(folder: Path) -> None:
-    probe = folder
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise DvpInputError(f"cannot write into folder {folder}: it is not a writable folder; "
+    """Create ``folder`` if needed and make sure a file can be written into it."""
+    if folder.exists() and not folder.is_dir():
+        raise DvpInputError(f"cannot write into {folder}: it is a file, not a folder; "
                             "choose another --out location")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".napari-dvp-probe"):
+            pass
+    except OSError as exc:
+        raise DvpInputError(f"cannot write into folder {folder}: {exc.strerror or exc}; "
+                            "choose another --out location") from None
 
 
 def iter_write_sample(path: str | os.PathLike[str], size: int = 1024, seed: int = 0,
