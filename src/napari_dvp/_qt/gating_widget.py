@@ -1,0 +1,287 @@
+"""Gating dock widget: marker histograms with draggable thresholds, class rules, live preview."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from qtpy.QtCore import Qt, QTimer
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.cell_table import CELL_ID, CLASS
+from ..core.class_overlay import class_color, legend_entries
+from ..core.errors import DvpInputError
+from ..core.gating import (
+    GateRule,
+    GatingScheme,
+    default_thresholds,
+    gate_codes,
+    load_gating,
+    save_gating,
+)
+from ._class_colors import ClassOverlay, Legend, cells_table, color_item, rgb_of
+from ._common import notify_errors, set_cell_table, show_info
+
+DEFAULT_RULES = (("keratinocyte", "panCK+"), ("CD8 T cell", "CD8+ and panCK-"),
+                 ("macrophage", "CD163+ and CD8- and panCK-"))
+
+
+class GatingWidget(QWidget):
+    """Per-marker histogram + threshold, rules table, live class overlay."""
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.table = None
+        self.labels_layer = None
+        self.thresholds: dict[str, float] = {}
+        self.overlay = ClassOverlay(napari_viewer)
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.reload_btn = QPushButton("Load cells")
+        self.reload_btn.setToolTip("Read the measured cells of the newest segmentation")
+        self.marker = QComboBox()
+        self.marker.setToolTip("Marker whose per-cell mean intensity is shown")
+        row.addWidget(self.reload_btn)
+        row.addWidget(QLabel("Marker:"))
+        row.addWidget(self.marker, 1)
+        lay.addLayout(row)
+        self.figure = Figure(figsize=(4, 2.2), tight_layout=True)
+        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas.setToolTip("Drag the red line (or click) to set the threshold: cells to "
+                               "the right are positive for the marker")
+        self.ax = self.figure.add_subplot(111)
+        self.line = None
+        lay.addWidget(self.canvas)
+        row = QHBoxLayout()
+        self.spin = QDoubleSpinBox()
+        self.spin.setDecimals(3)
+        self.spin.setRange(-1e12, 1e12)
+        self.auto_btn = QPushButton("Auto (Otsu)")
+        self.auto_btn.setToolTip("Threshold between the two humps of the histogram")
+        row.addWidget(QLabel("Threshold:"))
+        row.addWidget(self.spin, 1)
+        row.addWidget(self.auto_btn)
+        lay.addLayout(row)
+        lay.addWidget(QLabel("Classes (first matching rule wins; e.g. 'CD8+ and panCK-'):"))
+        self.rules = QTableWidget(0, 3)
+        self.rules.setHorizontalHeaderLabels(["class", "rule", "colour"])
+        self.rules.horizontalHeader().setStretchLastSection(True)
+        self.rules.cellDoubleClicked.connect(self._pick_color)
+        lay.addWidget(self.rules)
+        row = QHBoxLayout()
+        self.add_btn, self.remove_btn = QPushButton("Add class"), QPushButton("Remove class")
+        row.addWidget(self.add_btn)
+        row.addWidget(self.remove_btn)
+        lay.addLayout(row)
+        self.live = QCheckBox("Live preview on the image")
+        self.live.setChecked(True)
+        lay.addWidget(self.live)
+        self.legend = Legend()
+        lay.addWidget(self.legend)
+        row = QHBoxLayout()
+        self.apply_btn = QPushButton("Apply to cells")
+        self.apply_btn.setToolTip("Write the classes into the cell table")
+        self.save_btn, self.load_btn = QPushButton("Save rules…"), QPushButton("Load rules…")
+        for b in (self.apply_btn, self.save_btn, self.load_btn):
+            row.addWidget(b)
+        lay.addLayout(row)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(50)
+        self._timer.timeout.connect(self.preview)
+        self._dragging = False
+        self.reload_btn.clicked.connect(self.load_cells)
+        self.marker.currentTextChanged.connect(self._draw_histogram)
+        self.spin.valueChanged.connect(self._spin_changed)
+        self.auto_btn.clicked.connect(self._auto)
+        self.add_btn.clicked.connect(lambda: self.add_rule(f"class {self.rules.rowCount() + 1}",
+                                                           ""))
+        self.remove_btn.clicked.connect(lambda: self.rules.removeRow(self.rules.currentRow()))
+        self.rules.itemChanged.connect(lambda *_: self._schedule())
+        self.apply_btn.clicked.connect(self.apply)
+        self.save_btn.clicked.connect(self._save_clicked)
+        self.load_btn.clicked.connect(self._load_clicked)
+        for ev in ("button_press_event", "motion_notify_event", "button_release_event"):
+            self.canvas.mpl_connect(ev, self._on_mouse)
+        try:
+            cells_table(napari_viewer)
+        except DvpInputError:
+            return
+        self.load_cells()
+
+    # ------------------------------------------------------------------ data
+    @notify_errors
+    def load_cells(self) -> None:
+        """Read the cell table; list markers; start from Otsu thresholds and default rules."""
+        self.labels_layer, self.table = cells_table(self.viewer)
+        markers = [c[5:] for c in self.table.columns if c.startswith("mean_")]
+        self.thresholds = {**default_thresholds(self.table, markers), **{
+            k: v for k, v in self.thresholds.items() if k in markers}}
+        if self.rules.rowCount() == 0:
+            for name, rule in DEFAULT_RULES:
+                if all(m in markers for m in GateRule(name, rule).markers()):
+                    self.add_rule(name, rule)
+        self.marker.blockSignals(True)
+        self.marker.clear()
+        self.marker.addItems(markers)
+        self.marker.blockSignals(False)
+        self._draw_histogram(self.marker.currentText())
+        self._schedule()
+
+    def add_rule(self, name: str, rule: str, color=None) -> None:
+        """Append a class rule row."""
+        r = self.rules.rowCount()
+        self.rules.blockSignals(True)
+        self.rules.insertRow(r)
+        self.rules.setItem(r, 0, QTableWidgetItem(name))
+        self.rules.setItem(r, 1, QTableWidgetItem(rule))
+        self.rules.setItem(r, 2, color_item(color or class_color(name, r)))
+        self.rules.blockSignals(False)
+        self._schedule()
+
+    def scheme(self) -> GatingScheme:
+        """The rules and thresholds as shown."""
+        rules = []
+        for r in range(self.rules.rowCount()):
+            name, rule = self.rules.item(r, 0).text().strip(), self.rules.item(r, 1).text()
+            if name and rule.strip():
+                color = self.rules.item(r, 2).data(Qt.ItemDataRole.UserRole)
+                rules.append(GateRule(name, rule, rgb_of(color)))
+        return GatingScheme(rules, dict(self.thresholds))
+
+    # ------------------------------------------------------------------ histogram
+    def _draw_histogram(self, marker: str) -> None:
+        self.ax.clear()
+        self.line = None
+        if self.table is None or not marker:
+            self.canvas.draw_idle()
+            return
+        v = self.table[f"mean_{marker}"].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        hi = np.percentile(v, 99.5) if v.size else 1.0
+        self.ax.hist(v, bins=128, range=(float(min(v.min(initial=0), 0)), float(hi) or 1.0),
+                     color="#5a7fa8", log=True)
+        self.ax.set_xlabel(f"mean {marker} per cell")
+        self.ax.set_ylabel("cells")
+        t = self.thresholds.get(marker, 0.0)
+        self.line = self.ax.axvline(t, color="red", lw=2)
+        self.spin.blockSignals(True)
+        self.spin.setValue(t)
+        self.spin.blockSignals(False)
+        self.canvas.draw_idle()
+
+    def set_threshold(self, marker: str, value: float) -> None:
+        """Set one marker's threshold (moves the line and spin box when shown)."""
+        self.thresholds[marker] = float(value)
+        if marker == self.marker.currentText():
+            if self.line is not None:
+                self.line.set_xdata([value, value])
+                self.canvas.draw_idle()
+            if abs(self.spin.value() - value) > 1e-9:
+                self.spin.blockSignals(True)
+                self.spin.setValue(value)
+                self.spin.blockSignals(False)
+        self._schedule()
+
+    def _spin_changed(self, value: float) -> None:
+        if self.marker.currentText():
+            self.set_threshold(self.marker.currentText(), value)
+
+    def _on_mouse(self, event) -> None:
+        if event.name == "button_press_event" and event.inaxes is self.ax:
+            self._dragging = True
+        if event.name == "button_release_event":
+            self._dragging = False
+        if self._dragging and event.xdata is not None and self.marker.currentText():
+            self.set_threshold(self.marker.currentText(), float(event.xdata))
+
+    @notify_errors
+    def _auto(self) -> None:
+        m = self.marker.currentText()
+        if m and self.table is not None:
+            self.set_threshold(m, default_thresholds(self.table, [m])[m])
+
+    def _pick_color(self, row: int, col: int) -> None:
+        if col == 2:
+            from qtpy.QtGui import QColor
+            from qtpy.QtWidgets import QColorDialog
+
+            old = self.rules.item(row, 2).data(Qt.ItemDataRole.UserRole)
+            c = QColorDialog.getColor(QColor(old), self)
+            if c.isValid():
+                self.rules.setItem(row, 2, color_item((c.red(), c.green(), c.blue())))
+
+    # ------------------------------------------------------------------ classes
+    def _schedule(self) -> None:
+        if self.live.isChecked():
+            self._timer.start()
+
+    @notify_errors
+    def preview(self) -> np.ndarray | None:
+        """Colour the cells by the current rules (overlay layer + legend)."""
+        if self.table is None:
+            return None
+        s = self.scheme()
+        if not s.rules:
+            return None
+        codes = gate_codes(self.table, s)
+        colors = [r.color for r in {r.name: r for r in s.rules}.values()]
+        self.overlay.update(self.labels_layer, self.table[CELL_ID].to_numpy(), codes, colors)
+        counts = np.bincount(codes, minlength=len(s.class_names) + 1)
+        self.legend.set_entries(legend_entries(
+            [*s.class_names, "unclassified"], [*colors, (0, 0, 0)],
+            dict(zip([*s.class_names, "unclassified"], [*counts[1:], counts[0]], strict=True))))
+        return codes
+
+    @notify_errors
+    def apply(self) -> None:
+        """Write the class column into the cell table."""
+        codes = self.preview()
+        if codes is None:
+            return
+        names = np.array(["", *self.scheme().class_names], dtype=object)
+        _, table = cells_table(self.viewer)
+        table[CLASS] = names[codes]
+        set_cell_table(self.labels_layer, table)
+        self.table = table
+        show_info(f"classes written for {len(table)} cells")
+
+    @notify_errors
+    def save(self, path: str) -> None:
+        """Save rules and thresholds (JSON)."""
+        save_gating(path, self.scheme())
+
+    @notify_errors
+    def load(self, path: str) -> None:
+        """Load rules and thresholds (JSON)."""
+        s = load_gating(path)
+        self.rules.setRowCount(0)
+        for r in s.rules:
+            self.add_rule(r.name, r.expr, r.color)
+        self.thresholds.update(s.thresholds)
+        self._draw_histogram(self.marker.currentText())
+        self._schedule()
+
+    def _save_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save gating", "gating.json", "JSON (*.json)")
+        if path:
+            self.save(path)
+
+    def _load_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load gating", "", "JSON (*.json)")
+        if path:
+            self.load(path)
