@@ -121,7 +121,7 @@ def test_volcano_click_paints_protein(loaded, qtbot):
     x_px, y_px = canvas.figure.axes[0].transData.transform((xs[k], ys[k]))
     assert w.plots.protein_near(x_px, y_px) == ids[k]
     ratio = canvas.device_pixel_ratio
-    pos = QPoint(int(round(x_px / ratio)), int(round(canvas.height() - y_px / ratio)))
+    pos = QPoint(round(x_px / ratio), round(canvas.height() - y_px / ratio))
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: f"{gene} (z)" in viewer.layers, timeout=5000)
     layer = viewer.layers[f"{gene} (z)"]
