@@ -159,3 +159,47 @@ def segment_file(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return info
+
+
+def segment_array(
+    image,
+    backend: SegmentationBackend,
+    channels: Sequence[int],
+    *,
+    tile_size: int = 1024,
+    region=None,
+    polygon=None,
+    runner=None,
+    workdir: str | os.PathLike[str] | None = None,
+) -> Generator[tuple[int, int], None, object]:
+    """Segment an in-memory or lazy (C, Y, X) array; numpy result for small images.
+
+    Images over :data:`IN_MEMORY_PIXELS` pixels are stitched into a zarr array
+    under ``workdir`` (default: a new temporary folder), so memory stays
+    bounded by the tile size.
+    """
+    shape = tuple(int(s) for s in image.shape[-2:])
+    out = None
+    if math.prod(shape) > IN_MEMORY_PIXELS:
+        folder = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="napari-dvp-"))
+        out = folder / "labels.zarr"
+    return (yield from segment_tiled(image, backend, channels, tile_size=tile_size,
+                                     region=region, polygon=polygon, runner=runner, out=out))
+
+
+def labels_pyramid(labels, min_side: int = 1024) -> list:
+    """Multiscale levels of a labels array by striding (nearest neighbour, lazy with dask).
+
+    Returns ``[labels]`` when the image is already small.
+    """
+    import dask.array as da
+
+    if max(labels.shape) <= 2 * min_side:
+        return [labels]
+    base = labels if isinstance(labels, (np.ndarray, da.Array)) else da.from_zarr(labels)
+    levels = [base]
+    step = 2
+    while max(labels.shape) // step >= min_side:
+        levels.append(base[::step, ::step])
+        step *= 2
+    return levels
