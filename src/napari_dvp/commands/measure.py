@@ -1,0 +1,93 @@
+"""``napari-dvp measure``: one row per cell (position, size, shape, intensities, QC flags)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+NAME = "measure"
+HELP = ("measure every cell of a labels image on its tissue image (centroid, area µm², mean and "
+        "median intensity per channel, shape, QC flags); writes a .csv or .parquet cell table")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", type=Path, help="the tissue image (OME-TIFF, TIFF, zarr …)")
+    parser.add_argument("labels", type=Path, help="labels image of the same size (.tif, .zarr)")
+    parser.add_argument("--out", type=Path, required=True, help="cell table: .csv or .parquet")
+    parser.add_argument("--pixel-size-um", type=float, default=None,
+                        help="pixel size in µm if neither file says (default: from the files)")
+    parser.add_argument("--nuclear-channel", default=None,
+                        help="channel for the low-nuclear-signal QC flag (default: DAPI/Hoechst "
+                             "if present)")
+    parser.add_argument("--min-area-um2", type=float, default=None, help="QC: smallest cell")
+    parser.add_argument("--max-area-um2", type=float, default=None, help="QC: largest cell")
+    parser.add_argument("--min-solidity", type=float, default=None, help="QC: odd shape below")
+    parser.add_argument("--no-qc", action="store_true", help="do not add QC flag columns")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.atomic import atomic_path
+    from ..core.errors import DvpInputError
+    from ..core.image_io import open_image, open_labels
+    from ..core.measure import measure_cells_iter
+    from ..core.qc import QcThresholds, flag_cells
+
+    out: Path = args.out
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise DvpInputError(f"--out must end in .csv or .parquet, got {out.name}")
+    t0 = time.perf_counter()
+    labels, lab_px = open_labels(args.labels)
+    with open_image(args.image) as img:
+        data = img.data
+        names = list(img.channel_names)
+        if img.is_rgb:
+            data = data.transpose(2, 0, 1)
+            names = names if len(names) == 3 else ["red", "green", "blue"]
+        if tuple(data.shape[1:]) != tuple(labels.shape):
+            raise DvpInputError(
+                f"labels {args.labels.name} are {labels.shape[0]}×{labels.shape[1]} pixels but "
+                f"image {args.image.name} is {data.shape[1]}×{data.shape[2]}; "
+                "use the labels made from this image (full resolution)"
+            )
+        px = args.pixel_size_um or img.pixel_size_um or lab_px
+        if px is None:
+            raise DvpInputError("neither file gives the pixel size; pass --pixel-size-um")
+        gen = measure_cells_iter(labels, data, names, px)
+        while True:
+            try:
+                done, total = next(gen)
+            except StopIteration as stop:
+                table = stop.value
+                break
+            if sys.stderr.isatty():
+                print(f"\r  block {done}/{total}", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if not args.no_qc:
+        th = QcThresholds(**{k: v for k, v in {
+            "min_area_um2": args.min_area_um2, "max_area_um2": args.max_area_um2,
+            "min_solidity": args.min_solidity}.items() if v is not None})
+        nuclear = args.nuclear_channel or _guess_nuclear(names)
+        if nuclear is not None and nuclear not in names:
+            raise DvpInputError(
+                f"image has no channel {nuclear!r}; channels: {', '.join(names)}")
+        table = flag_cells(table, th, nuclear)
+    with atomic_path(out) as tmp:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False)
+        else:
+            table.to_parquet(tmp, index=False)
+    flagged = int(table["qc_flagged"].sum()) if "qc_flagged" in table.columns else 0
+    print(f"{len(table)} cells measured ({flagged} flagged for review) in "
+          f"{time.perf_counter() - t0:.1f} s -> {out}")
+    return 0
+
+
+def _guess_nuclear(names: list[str]) -> str | None:
+    for n in names:
+        if n.lower() in ("dapi", "hoechst", "nuclei", "nuclear", "dna"):
+            return n
+    return None

@@ -1,0 +1,73 @@
+"""``napari-dvp measure`` on files written with tifffile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+from skimage import draw
+
+from napari_dvp.cli import main
+from napari_dvp.core.measure import measure_cells
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    lab = np.zeros((96, 128), np.uint16)
+    for i, (r, c) in enumerate([(20, 20), (50, 60), (80, 100), (10, 120), (60, 20)], 1):
+        rr, cc = draw.disk((r, c), 9, shape=lab.shape)
+        lab[rr, cc] = i
+    img = rng.integers(0, 4000, (3, 96, 128)).astype(np.uint16)
+    img[0][lab == 5] = 10  # no nucleus in cell 5
+    image = tmp_path / "tissue.ome.tif"
+    tifffile.imwrite(image, img, ome=True, metadata={
+        "axes": "CYX", "Channel": {"Name": ["DAPI", "panCK", "CD8"]},
+        "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})
+    labels = tmp_path / "tissue_labels.tif"
+    tifffile.imwrite(labels, lab)
+    return image, labels, lab, img
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_measure_writes_table(files, tmp_path, capsys, suffix):
+    image, labels, lab, img = files
+    out = tmp_path / f"cells{suffix}"
+    assert main(["measure", str(image), str(labels), "--out", str(out)]) == 0
+    table = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    expected = measure_cells(lab, img, ["DAPI", "panCK", "CD8"], 0.5)
+    pd.testing.assert_frame_equal(table[expected.columns], expected, check_dtype=False)
+    assert table.set_index("cell_id").loc[5, "qc_low_nuclear"]
+    assert table.set_index("cell_id").loc[4, "qc_border"]
+    assert (table["qc_status"] == "pending").all()
+    assert "5 cells measured" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir() if ".partial" in p.name] == []
+
+
+def test_shape_mismatch_one_line(files, tmp_path, capsys):
+    image, _, lab, _ = files
+    bad = tmp_path / "small_labels.tif"
+    tifffile.imwrite(bad, lab[:50])
+    out = tmp_path / "cells.csv"
+    assert main(["measure", str(image), str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "50×128" in err and "96×128" in err and len(err.splitlines()) == 1
+    assert not out.exists()
+
+
+def test_float_labels_refused(files, tmp_path, capsys):
+    image, _, lab, _ = files
+    bad = tmp_path / "float_labels.tif"
+    tifffile.imwrite(bad, lab.astype(np.float32))
+    assert main(["measure", str(image), str(bad), "--out", str(tmp_path / "c.csv")]) == 2
+    assert "integer" in capsys.readouterr().err
+
+
+def test_bad_suffix_and_channel(files, tmp_path, capsys):
+    image, labels, _, _ = files
+    assert main(["measure", str(image), str(labels), "--out", str(tmp_path / "c.xlsx")]) == 2
+    assert main(["measure", str(image), str(labels), "--out", str(tmp_path / "c.csv"),
+                 "--nuclear-channel", "Hoechst"]) == 2
+    assert "no channel 'Hoechst'" in capsys.readouterr().err
+    assert not (tmp_path / "c.csv").exists()
