@@ -423,3 +423,16 @@ def test_channel_colormaps():
     assert channel_colormap("CD163", 3) == "yellow"
     assert channel_colormap("pSTAT1", 4) == "cyan"
     assert channel_colormap("Channel 0", 0, n_channels=1) == "gray"
+
+
+def test_write_ome_tiff_low_disk_uses_compressed_staging(tmp_path, monkeypatch):
+    import shutil as _shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(_shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 1000, 1000))
+    img = _image((2, 150, 170))
+    write_ome_tiff(tmp_path / "z.ome.tif", da.from_array(img, chunks=70), tile=32)
+    levels, _, _ = _read_levels(tmp_path / "z.ome.tif")
+    np.testing.assert_array_equal(levels[0], img)
+    np.testing.assert_array_equal(levels[2], downsample(downsample(img)))

@@ -250,8 +250,45 @@ def _aligned(arr: da.Array, tile: int) -> da.Array:
 
 
 def _stage_levels(data: da.Array, staging: Path, n: int, tile: int, labels: bool,
-                  progress: ProgressFn | None) -> list[zarr.Array]:
-    """Compute ``data`` once into a zarr store, then each coarser level from the previous."""
+                  progress: ProgressFn | None) -> list[Any]:
+    """Compute ``data`` once onto disk, then each coarser level from the previous one.
+
+    Uses raw memory-mapped files (fastest: no compression) when the disk has room
+    for them, else a zstd-compressed zarr store.
+    """
+    raw = sum(int(np.prod(data.shape[:-2])) * ny * nx
+              for ny, nx in level_shapes(data.shape[-2:], n)) * np.dtype(data.dtype).itemsize
+    if shutil.disk_usage(staging).free > 1.5 * raw + 2**30:
+        return _stage_memmap(data, staging, n, tile, labels, progress)
+    return _stage_zarr(data, staging, n, tile, labels, progress)
+
+
+def _stage_memmap(data: da.Array, staging: Path, n: int, tile: int, labels: bool,
+                  progress: ProgressFn | None) -> list[np.ndarray]:
+    total = n + _n_strips(data.shape, n, tile)
+    levels: list[np.ndarray] = []
+    for k, (ny, nx) in enumerate(level_shapes(data.shape[-2:], n)):
+        mm = np.lib.format.open_memmap(staging / f"{k}.npy", mode="w+", dtype=data.dtype,
+                                       shape=(*data.shape[:-2], ny, nx))
+        if k == 0:
+            da.store(data, mm, lock=False)  # chunks write disjoint regions
+        else:
+            prev = levels[-1]
+            planes = [()] if prev.ndim == 2 else [(c,) for c in range(prev.shape[0])]
+            step = 2048  # rows of the previous level per block (even)
+            for plane in planes:
+                for y0 in range(0, prev.shape[-2], step):
+                    block = prev[(*plane, slice(y0, y0 + step))]
+                    mm[(*plane, slice(y0 // 2, (y0 + step) // 2))] = downsample(block, labels)
+        mm.flush()
+        levels.append(mm)
+        if progress is not None:
+            progress(k + 1, total)
+    return levels
+
+
+def _stage_zarr(data: da.Array, staging: Path, n: int, tile: int, labels: bool,
+                progress: ProgressFn | None) -> list[zarr.Array]:
     lead = (1,) * (data.ndim - 2)
     root = zarr.open_group(str(staging), mode="w")
     total = n + _n_strips(data.shape, n, tile)
@@ -338,7 +375,7 @@ def _write_tiff(path: Path, levels: list[Any], names: list[str], pixel_size_um: 
                        "resolutionunit": "CENTIMETER"}
             kw: dict[str, Any] = {"subifds": n - 1, "metadata": metadata} if k == 0 else \
                 {"subfiletype": 1}
-            if isinstance(lev, np.ndarray):
+            if isinstance(lev, np.ndarray) and not isinstance(lev, np.memmap):
                 tw.write(lev, **options, **res, **kw)
                 for _ in range(_n_strips(lev.shape, 1, tile)):
                     on_strip()
