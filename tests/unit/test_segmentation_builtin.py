@@ -173,3 +173,18 @@ def test_bad_channel_is_reported():
     image, _ = grid_of_cells(128)
     with pytest.raises(DvpInputError, match="channel"):
         run_to_end(segment_tiled(image, builtin(), [0, 5]))
+
+
+@pytest.mark.slow
+def test_builtin_f1_on_the_synthetic_sample():
+    from napari_dvp.core.synthetic import make_sample
+
+    sample = make_sample(1024, seed=0)
+    backend = make_backend("builtin", pixel_size_um=sample.pixel_size_um)
+    labels = run_to_end(segment_tiled(sample.image, backend, list(range(5)), tile_size=512))
+    m = match_labels(labels, sample.labels)
+    print(f"built-in backend on the synthetic sample: F1@0.5 = {m.f1:.3f} "
+          f"(precision {m.precision:.3f}, recall {m.recall:.3f}, {m.tp} matched)")
+    assert m.f1 > 0.85
+    nuclear_and_panck = run_to_end(segment_tiled(sample.image, backend, [0, 1], tile_size=512))
+    assert match_labels(nuclear_and_panck, sample.labels).f1 > 0.75

@@ -36,6 +36,7 @@ from ._common import notify_errors, set_cell_table, show_info
 
 LOCAL_FILE = "Local model file…"
 NONE = "(none: nuclei only)"
+ALL = "(all other channels)"
 REGIONS = ("Whole image", "Visible area", "Selected shape")
 OFFLINE = ("cpsam weights not found on this machine: they download on first use when online; "
            "or choose a local model file")
@@ -59,7 +60,8 @@ class SegmentWidget(QWidget):
         form = QFormLayout()
         self.nuclear, self.cyto = QComboBox(), QComboBox()
         self.nuclear.setToolTip("Channel where nuclei are bright (DAPI, Hoechst)")
-        self.cyto.setToolTip("Channel outlining the cell body (panCK, membrane); optional")
+        self.cyto.setToolTip("Channel(s) showing the cell body (panCK, membrane, CD45…); "
+                             "'all other channels' uses every marker")
         self.backend = QComboBox()
         self.backend.addItems(["Built-in (no download)", "cellpose (AI)"])
         self.backend.setToolTip("cellpose is more accurate but needs its model file; the "
@@ -72,7 +74,7 @@ class SegmentWidget(QWidget):
         self.cellprob = _spin(-6, 6, 0, 0.5, "", "Lower finds more and larger cells", 2)
         self.gpu = QCheckBox("Use GPU if available")
         self.gpu.setChecked(True)
-        self.nuc_diam = _spin(2, 50, 8, 0.5, " µm", "Typical nucleus diameter (skin: 7–9 µm)")
+        self.nuc_diam = _spin(2, 50, 6.5, 0.5, " µm", "Typical nucleus diameter (skin: 6–8 µm)")
         self.expand = _spin(0, 30, 4, 0.5, " µm", "How far a cell reaches beyond its nucleus")
         self.pixel = _spin(0.01, 100, 0.5, 0.05, " µm", "Size of one image pixel", 3)
         self.region = QComboBox()
@@ -124,7 +126,7 @@ class SegmentWidget(QWidget):
     def _refresh_layers(self, *_):
         names = [lay.name for lay in self._images()]
         for combo, extra, pattern in ((self.nuclear, [], NUCLEAR_PATTERN),
-                                      (self.cyto, [NONE], CYTO_PATTERN)):
+                                      (self.cyto, [NONE, ALL], CYTO_PATTERN)):
             old = combo.currentText()
             combo.blockSignals(True)
             combo.clear(), combo.addItems(extra + names)
@@ -216,10 +218,13 @@ class SegmentWidget(QWidget):
             raise DvpInputError("open an image first (a nuclear channel such as DAPI is needed)")
         if not self._check_model():
             raise DvpInputError(self.status.text())
-        cyto = self._layer(self.cyto.currentText())
-        data = [lay.data[0] if lay.multiscale else lay.data for lay in (nuc, cyto) if lay]
+        nuc_shape = (nuc.data[0] if nuc.multiscale else nuc.data).shape
+        cyto = ([lay for lay in self._images() if lay is not nuc and
+                 (lay.data[0] if lay.multiscale else lay.data).shape == nuc_shape]
+                if self.cyto.currentText() == ALL else [self._layer(self.cyto.currentText())])
+        data = [lay.data[0] if lay.multiscale else lay.data for lay in (nuc, *cyto) if lay]
         if len({d.shape for d in data}) > 1:
-            raise DvpInputError("the nuclear and cytoplasm channels differ in size; choose two "
+            raise DvpInputError("the nuclear and cytoplasm channels differ in size; choose "
                                 "channels of the same image")
         image = da.stack([da.asarray(d) for d in data])
         box, polygon = self._region(nuc, image.shape[1:])

@@ -24,11 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nuclear-channel", default=None,
                         help="name or number of the nuclear channel (default: DAPI/Hoechst…)")
     parser.add_argument("--cyto-channel", default=None,
-                        help="cytoplasm/membrane channel (default: panCK/keratin…; 'none' = "
-                             "nuclei only)")
+                        help="cytoplasm/membrane channel(s): a name, 'CD45,panCK', 'all' (every "
+                             "non-nuclear channel) or 'none' (default: panCK/keratin… if present)")
     parser.add_argument("--diameter-um", type=float, default=None,
                         help="typical diameter in µm: of cells for cellpose (default: cellpose's "
-                             "own), of nuclei for builtin (default 8)")
+                             "own), of nuclei for builtin (default 6.5)")
     parser.add_argument("--expansion-um", type=float, default=4.0,
                         help="builtin: how far a cell reaches beyond its nucleus (default 4 µm)")
     parser.add_argument("--flow-threshold", type=float, default=0.4, help="cellpose (default 0.4)")
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
               "0.5 µm (pass --pixel-size-um)", file=sys.stderr)
     if args.backend == "builtin":
         backend = make_backend("builtin", pixel_size_um=pixel,
-                               nucleus_diameter_um=args.diameter_um or 8.0,
+                               nucleus_diameter_um=args.diameter_um or 6.5,
                                max_expansion_um=args.expansion_um)
     else:
         backend = make_backend("cellpose", model=args.model, pixel_size_um=pixel,

@@ -220,14 +220,17 @@ class CellposeBackend:
         if tile.ndim == 2:
             tile = tile[None]
         p = self.params
-        x = np.zeros((3, *tile.shape[1:]), np.float32)  # cellpose 4 wants 3 channels
-        if p.normalize and p.lowhigh is not None:
-            for i, (lo, hi) in enumerate(p.lowhigh[: tile.shape[0]]):
-                x[i] = (tile[i] - lo) / (hi - lo)
-            normalize: bool | dict = False
-        else:
-            x[: tile.shape[0]] = tile
-            normalize = bool(p.normalize)
+        if p.normalize:  # 1st-99th percentile: image-wide after calibrate, else per tile
+            lowhigh = p.lowhigh or tuple(
+                tuple(np.percentile(ch, [1, 99]).tolist()) for ch in tile)
+            tile = np.stack([(ch - lo) / max(hi - lo, 1e-6)
+                             for ch, (lo, hi) in zip(tile, lowhigh, strict=False)])
+        # cellpose 4 takes 3 channels: nuclear, cytoplasm (brightest of those given), zeros
+        x = np.zeros((3, *tile.shape[1:]), np.float32)
+        x[0] = tile[0]
+        if tile.shape[0] > 1:
+            x[1] = tile[1:].max(axis=0)
+        normalize = False
         model = self.load()
         masks, _flows, _styles = model.eval(
             x, channel_axis=0, diameter=self.diameter_px, flow_threshold=p.flow_threshold,

@@ -54,6 +54,20 @@ def channel_index(names: Sequence[str], key: str | int) -> int:
     return lower.index(str(key).lower())
 
 
+def cyto_indices(names: Sequence[str], key: str | int | None, nuclear: int) -> list[int]:
+    """Cytoplasm/membrane channel indices from a name, number, ``"a,b"``, ``"all"`` or ``None``.
+
+    ``"all"`` means every channel except the nuclear one; ``None``/``"none"``: nuclei only.
+    """
+    if key is None or str(key).strip().lower() in ("", "none"):
+        return []
+    if str(key).strip().lower() == "all":
+        return [i for i in range(len(names)) if i != nuclear]
+    parts = [key] if isinstance(key, int) else [k.strip() for k in str(key).split(",")]
+    found = [channel_index(names, k) for k in parts if str(k)]
+    return [i for i in dict.fromkeys(found) if i != nuclear]
+
+
 def hed_stack(rgb):
     """(Y, X, 3) RGB brightfield -> lazy (2, Y, X) float32 hematoxylin, eosin optical densities."""
     import dask.array as da
@@ -123,12 +137,7 @@ def segment_file(
         names = ["hematoxylin", "eosin"]
     guess_nuc, guess_cyto = guess_channels(names)
     nuc_i = channel_index(names, nuclear if nuclear is not None else guess_nuc)
-    channels = [nuc_i]
-    cyto_key = cyto if cyto is not None else guess_cyto
-    if cyto_key is not None and str(cyto_key).lower() not in ("", "none"):
-        cyto_i = channel_index(names, cyto_key)
-        if cyto_i != nuc_i:
-            channels.append(cyto_i)
+    channels = [nuc_i, *cyto_indices(names, cyto if cyto is not None else guess_cyto, nuc_i)]
     reader = FileReader(image_path, channels)
     pixel = pixel_size_um or image.pixel_size_um
     info = {"path": out, "shape": image.shape, "pixel_size_um": pixel,
