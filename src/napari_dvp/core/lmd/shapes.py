@@ -17,7 +17,7 @@ Pipeline (:func:`build_shapes`)
    sample** (STRtree pairs -> connected components -> ``union_all``), then
    **smoothing** by a morphological closing (``buffer(+r).buffer(-r)``) and
    hole filling (the laser cuts outlines only).
-4. **Simplification** to ``simplify_um`` (topology preserving).
+4. **Simplification** to ``simplify_um`` (Douglas-Peucker; invalid results repaired).
 5. **Protection.** A shape never takes another sample's cell: the cells of
    other samples that a shape touches are cut out of it (plus ``gap_um``).
    Unselected cells whose centre falls inside a shape are cut out the same
@@ -289,17 +289,20 @@ def build_shapes(
     slices = ndi.find_objects(labels, max_label=int(ids.max())) if ids.size else []
     lines, owner = contour_lines(labels, ids, slices) if ids.size else (
         np.empty(0, dtype=object), np.empty(0, dtype=np.int64))
-    cells = outlines(lines, 0.5, opt.quad_segs, mitre=True)
     line_sample = csample[owner]
-    if opt.dilate_um > 0:
-        dil = outlines(lines, 0.5 + opt.dilate_um / px, opt.quad_segs)
+    dil = outlines(lines, 0.5 + max(opt.dilate_um, 0.0) / px, opt.quad_segs,
+                   mitre=opt.dilate_um <= 0)
+    # cells near another sample's cells: only these need their own outline (protection)
+    if len(dil):
+        i, j = shapely.STRtree(dil).query(dil, predicate="intersects")
     else:
-        dil = cells.copy()
+        i = j = np.empty(0, dtype=np.int64)
+    near_other = np.unique(i[line_sample[i] != line_sample[j]])
+    cells = outlines(lines[near_other], 0.5, opt.quad_segs, mitre=True)
+    cells_sample = line_sample[near_other]
 
     # 3 merge within samples ------------------------------------------------------------------
     if opt.merge and len(dil):
-        tree = shapely.STRtree(dil)
-        i, j = tree.query(dil, predicate="intersects")
         same = (line_sample[i] == line_sample[j]) & (i < j)
         comp = _components(len(dil), i[same], j[same])
     else:
@@ -307,15 +310,21 @@ def build_shapes(
     shapes, first = _union_groups(dil, comp) if len(dil) else (dil, np.empty(0, np.int64))
     sample = line_sample[first]
     if opt.smooth_um > 0 and len(shapes):
+        # closing (buffer out, then in): joins the cells of a merged shape into one smooth cut;
+        # single cells are already smooth outlines
+        multi = np.flatnonzero(np.bincount(comp)[comp[first]] > 1)
         r = opt.smooth_um / px
-        shapes = shapely.buffer(shapely.buffer(shapes, r, quad_segs=opt.quad_segs), -r,
-                                quad_segs=opt.quad_segs)
+        shapes[multi] = shapely.buffer(shapely.buffer(shapes[multi], r, quad_segs=opt.quad_segs),
+                                       -r, quad_segs=opt.quad_segs)
     shapes, sample = _explode(shapes, sample)
     shapes = fill_holes(shapes)
 
     # 4 simplify ------------------------------------------------------------------------------
     if opt.simplify_um > 0 and len(shapes):
-        shapes = shapely.simplify(shapes, opt.simplify_um / px, preserve_topology=True)
+        # Douglas-Peucker without topology bookkeeping (fast); the rare shape it breaks is
+        # repaired by make_valid in _explode below
+        shapes = shapely.simplify(shapes, opt.simplify_um / px, preserve_topology=False)
+        shapes, sample = _explode(shapes, sample)
     is_region = np.zeros(len(shapes), dtype=bool)
     if region_geoms is not None and len(region_geoms):
         rg, rs = _explode(np.asarray(region_geoms, dtype=object),
@@ -345,7 +354,7 @@ def build_shapes(
             # other samples' cells touched by a shape
             ctree = shapely.STRtree(cells)
             t, c = ctree.query(shapes, predicate="intersects")
-            keep = sample[t] != line_sample[c]
+            keep = sample[t] != cells_sample[c]
             if keep.any():
                 cut_t.append(t[keep])
                 cut_g.append(shapely.buffer(cells[c[keep]], gap, quad_segs=1,
