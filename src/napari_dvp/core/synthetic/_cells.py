@@ -30,7 +30,7 @@ SLOT = 20  #: slot size in pixels (10 µm)
 JITTER = 0.3  #: centre jitter, +- fraction of a slot: centres are >= 8 px apart
 JITTER_EPI = 0.18  #: the same in the epidermis
 #: Largest distance (px) from a cell's centre to its outline, per class.
-BOX = np.array([23, 10, 27, 28])
+BOX = np.array([25, 10, 27, 28])
 _UM = 2.0  # pixels per micrometre
 
 
@@ -109,7 +109,7 @@ def cells_in_slots(spec: SampleSpec, gi0: int, gi1: int, gj0: int, gj1: int) -> 
     p = np.zeros((len(cy), 4))
     epi, der = region == EPI, region == DER
     p[epi, TC] = (0.12 * t * np.exp(-above_j / 15.0) + 0.003)[epi]
-    p[epi, KER] = (0.97 - 0.15 * t)[epi]
+    p[epi, KER] = (0.97 - 0.08 * t)[epi]
     p[der, TC] = ((0.03 + 0.32 * t) * np.exp(-depth / 45.0) + 0.004)[der]
     p[der, MAC] = ((0.035 + 0.17 * t) * np.exp(-depth / 70.0) + 0.008)[der]
     p[der, FIB] = 0.055
@@ -149,6 +149,8 @@ def cells_in_slots(spec: SampleSpec, gi0: int, gi1: int, gj0: int, gj1: int) -> 
     a[gran], b[gran] = (9.5 * (0.92 + 0.16 * s1))[gran], (4.4 * (0.9 + 0.2 * s2))[gran]
     na[gran], nb[gran] = (4.2 * (0.9 + 0.2 * s3))[gran], (1.9 * (0.9 + 0.2 * s4))[gran]
     theta[gran] = (0.4 * (u2(3) - 0.5))[gran]
+    h2[k] = (0.04 + 0.06 * t * u2(12))[k]  # polygonal, more ragged when necrotic
+    h3[k] = (0.03 + 0.06 * t * u2(13))[k]
     pyk = k & (u2(8) < 0.3 * t)  # necrotic keratinocytes: shrunken, dense nuclei
     na[pyk] *= 0.55
     nb[pyk] *= 0.6

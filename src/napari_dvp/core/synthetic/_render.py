@@ -25,7 +25,7 @@ import functools
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._cells import BOX, CHANNELS, EPI, MAC, TC, Cells, cells_near
+from ._cells import BOX, CHANNELS, EPI, KER, MAC, TC, Cells, cells_near
 from ._hash import hash2, normal16, quarters, stream_key
 from ._layout import SampleSpec, layout_of
 
@@ -35,7 +35,7 @@ FOV = 1536  #: microscope field of view (px) whose vignetting repeats across the
 OFFSET = 100.0  #: camera offset (ADU)
 GAIN = 5.0  #: variance per ADU of signal (shot noise)
 READ_NOISE = 18.0  #: ADU
-_COLLAGEN = np.array([200.0, 260.0, 110.0, 240.0, 150.0], np.float32)
+_COLLAGEN = np.array([170.0, 200.0, 70.0, 150.0, 110.0], np.float32)
 _FLUID = np.array([140.0, 260.0, 90.0, 330.0, 260.0], np.float32)
 _KERATIN = np.array([450.0, 3000.0, 250.0, 500.0, 350.0], np.float32)
 
@@ -65,7 +65,7 @@ def _stamp(cells: Cells, wr0: int, wc0: int, wh: int, ww: int,
 
         ua, vb = u / col(cells.a), v / col(cells.b)
         rho = np.sqrt(ua * ua + vb * vb)
-        if c in (TC, MAC):
+        if c in (KER, TC, MAC):
             psi = np.arctan2(vb, ua)
             rho /= (1.0 + col(cells.h2) * np.cos(2 * psi + col(cells.p2))
                     + col(cells.h3) * np.cos(3 * psi + col(cells.p3)))
@@ -187,10 +187,12 @@ def render_tile(spec: SampleSpec, row0: int, col0: int, height: int,
     nprof = np.where(in_nuc, nprof, 0.0).astype(np.float32)
     cprof = np.where(has & ~in_nuc, cprof, 0.0).astype(np.float32)
     ring = np.where(has & ~in_nuc, ring, 0.0).astype(np.float32)
-    img = (cells.nuc[oo].transpose(2, 0, 1) * nprof
-           + cells.cyt[oo].transpose(2, 0, 1) * cprof
-           + cells.mem[oo].transpose(2, 0, 1) * ring) if len(cells) else np.zeros(
-               (len(CHANNELS), wh, ww), np.float32)
+    img = np.empty((len(CHANNELS), wh, ww), np.float32)
+    for ch in range(len(CHANNELS)):
+        img[ch] = cells.nuc[:, ch][oo] * nprof if len(cells) else 0.0
+        if len(cells):
+            img[ch] += cells.cyt[:, ch][oo] * cprof
+            img[ch] += cells.mem[:, ch][oo] * ring
 
     # tissue background: collagen in the dermis, fluid in the blister, keratin on top
     rows = np.arange(wr0, wr0 + wh, dtype=np.float64)[:, None]
@@ -201,8 +203,8 @@ def render_tile(spec: SampleSpec, row0: int, col0: int, height: int,
     keratin = (rows >= curves["sc_top"]) & (rows < curves["surface"])
     haze = 0.8 + 0.15 * _field(_waves(spec.seed, 2, 6, (80.0, 300.0), None, 0.0),
                                wr0, wc0, wh, ww, 16)
-    lamellae = 0.55 + 0.45 * np.abs(_field(_waves(spec.seed, 3, 6, (10.0, 30.0), np.pi / 2,
-                                                  0.2), wr0, wc0, wh, ww, 2))
+    lamellae = 0.55 + 0.45 * np.abs(_field(_waves(spec.seed, 3, 4, (12.0, 30.0), np.pi / 2,
+                                                  0.2), wr0, wc0, wh, ww, 4))
     for ch in range(len(CHANNELS)):
         img[ch] += np.where(dermis, _COLLAGEN[ch] * (0.25 + fib), 0.0)
         img[ch] += np.where(blister, _FLUID[ch] * haze, 0.0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,10 +230,15 @@ def make_sample(size: int | tuple[int, int] = 1024, seed: int = 0, layout: str =
     spec = make_spec(size, seed, layout)
     image = np.empty((len(CHANNELS), spec.height, spec.width), np.uint16)
     labels = np.empty(spec.shape, np.uint32)
-    for r in range(0, spec.height, tile):
-        for c in range(0, spec.width, tile):
-            h, w = min(tile, spec.height - r), min(tile, spec.width - c)
-            image[:, r:r + h, c:c + w], labels[r:r + h, c:c + w] = render_tile(spec, r, c, h, w)
+
+    def one(rc: tuple[int, int]) -> None:
+        r, c = rc
+        h, w = min(tile, spec.height - r), min(tile, spec.width - c)
+        image[:, r:r + h, c:c + w], labels[r:r + h, c:c + w] = render_tile(spec, r, c, h, w)
+
+    tiles = [(r, c) for r in range(0, spec.height, tile) for c in range(0, spec.width, tile)]
+    with ThreadPoolExecutor(max_workers=min(len(tiles), os.cpu_count() or 1)) as pool:
+        list(pool.map(one, tiles))  # numpy releases the GIL; results are tiling-independent
     table = truth_table(spec, exact_centroids=False)
     n = int(table["cell_id"].max()) + 1 if len(table) else 1
     flat = labels.ravel()
