@@ -289,7 +289,8 @@ class ProteomicsWidget(QWidget):
             layer = self.viewer.add_image(
                 data if lab.multiscale else data[0], name=label, colormap=CMAP,
                 contrast_limits=lim, scale=lab.scale, translate=lab.translate,
-                multiscale=lab.multiscale, opacity=0.9, blending="translucent")
+                multiscale=lab.multiscale, opacity=0.9, blending="translucent",
+                units=lab.units)
         layer.metadata["dvp_sample_values"] = values.to_dict()
         self.colorbar.show_scale(label, *lim, CMAP, centred=True)
         self.plots.show_bars(values, self.study.processed.obs, label)

@@ -48,7 +48,7 @@ def bars_by_class_region(values: pd.Series, obs: pd.DataFrame, title: str = "",
 
 
 def heatmap(z: pd.DataFrame, obs: pd.DataFrame, title: str = "", fig: Figure | None = None,
-            max_proteins: int = 60) -> Figure:
+            max_proteins: int = 40) -> Figure:
     """Z-scores of a set's proteins (rows) across samples (columns, sorted by class/region)."""
     fig = _fig(fig, (6.0, 4.2))
     ax = fig.add_subplot()
@@ -61,7 +61,7 @@ def heatmap(z: pd.DataFrame, obs: pd.DataFrame, title: str = "", fig: Figure | N
     im = ax.imshow(M.to_numpy(), aspect="auto", cmap=DIVERGING,
                    norm=TwoSlopeNorm(0.0, -max(lim, 1e-6), max(lim, 1e-6)),
                    interpolation="nearest")
-    ax.set_yticks(np.arange(len(M.index)), M.index, fontsize=6 if len(M.index) > 25 else 8)
+    ax.set_yticks(np.arange(len(M.index)), M.index, fontsize=5 if len(M.index) > 25 else 7)
     labels = [f"{obs.at[s, 'class']} · {obs.at[s, 'region']}" for s in order]
     ax.set_xticks(np.arange(len(order)), labels, rotation=90, fontsize=5)
     ax.set_title(title or "z-score heatmap", fontsize=9)
