@@ -115,3 +115,20 @@ def test_screenshot_docked(make_napari_viewer, qtbot, slide):
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         image.save(str(out / "slide_widget.png"))
+
+
+def test_rgb_slide(make_napari_viewer, qtbot, tmp_path):
+    import imageio.v3 as iio
+
+    rgb = np.full((120, 160, 3), 230, np.uint8)
+    rgb[30:90, 40:120] = (120, 40, 140)  # a purple (haematoxylin-like) blob
+    iio.imwrite(tmp_path / "he.png", rgb)
+    viewer = make_napari_viewer()
+    widget = SlideWidget(viewer)
+    qtbot.addWidget(widget)
+    (layer,) = widget.open_path(tmp_path / "he.png")
+    assert layer.rgb and widget.table.rowCount() == 1
+    assert "Brightfield colour (H&amp;E)" in widget.info.text() or "H&E" in widget.info.text()
+    assert "Pixel size unknown" in widget.info.text()
+    assert not widget.table.cellWidget(0, 1).isEnabled()
+    assert not widget.contrast.isEnabled()
