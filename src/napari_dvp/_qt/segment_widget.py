@@ -131,7 +131,7 @@ class SegmentWidget(QWidget):
             combo.blockSignals(True)
             combo.clear(), combo.addItems(extra + names)
             guess = next((n for n in names if pattern.search(n)), None)
-            combo.setCurrentText(old if old in names else guess or combo.itemText(0))
+            combo.setCurrentText(old if old in extra + names else guess or combo.itemText(0))
             combo.blockSignals(False)
         self._on_nuclear()
 
@@ -304,6 +304,7 @@ class SegmentWidget(QWidget):
         labels, table = result
         levels = labels_pyramid(labels)
         kwargs = dict(name="cells", scale=nuc.scale[-2:], translate=nuc.translate[-2:],
+                      units=nuc.units[-2:],
                       multiscale=len(levels) > 1, opacity=0.5,
                       metadata={"pixel_size_um": self.pixel.value(), "source": nuc.name})
         layer = self.viewer.add_labels(levels if len(levels) > 1 else levels[0], **kwargs)
