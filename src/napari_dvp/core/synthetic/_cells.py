@@ -108,10 +108,12 @@ def cells_in_slots(spec: SampleSpec, gi0: int, gi1: int, gj0: int, gj1: int) -> 
     depth = (cy - c["floor"]) / _UM  # µm below the dermis surface
     p = np.zeros((len(cy), 4))
     epi, der = region == EPI, region == DER
-    p[epi, TC] = (0.12 * t * np.exp(-above_j / 15.0) + 0.003)[epi]
+    near_j = np.exp(-np.clip(above_j, 0.0, None) / 15.0)
+    near_f = np.clip(depth, 0.0, None)
+    p[epi, TC] = (0.12 * t * near_j + 0.003)[epi]
     p[epi, KER] = (0.97 - 0.08 * t)[epi]
-    p[der, TC] = ((0.03 + 0.32 * t) * np.exp(-depth / 45.0) + 0.004)[der]
-    p[der, MAC] = ((0.035 + 0.17 * t) * np.exp(-depth / 70.0) + 0.008)[der]
+    p[der, TC] = ((0.03 + 0.32 * t) * np.exp(-near_f / 45.0) + 0.004)[der]
+    p[der, MAC] = ((0.035 + 0.17 * t) * np.exp(-near_f / 70.0) + 0.008)[der]
     p[der, FIB] = 0.055
     order = np.array([TC, MAC, FIB, KER])  # rare classes first
     cum = np.cumsum(p[:, order], axis=1)

@@ -94,7 +94,7 @@ def iter_truth_table(spec: SampleSpec, exact_centroids: bool = True,
     ``scipy.ndimage.center_of_mass`` would give.
     """
     ngi, ngj = slot_grid(spec)
-    step = max(1, 4_000_000 // max(ngj, 1))
+    step = max(1, 1_000_000 // max(ngj, 1))  # about a million slots at a time
     parts = [_nominal(spec, g, g + step) for g in range(0, ngi, step)]
     table = pd.concat(parts, ignore_index=True)
     if not exact_centroids:
