@@ -11,6 +11,7 @@ Pixels of cells that were not cut, and background, are NaN.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -29,10 +30,12 @@ def manifest_cells(manifest: pd.DataFrame) -> pd.DataFrame:
     for col in ("sample_id", "cell_ids"):
         if col not in manifest.columns:
             raise DvpInputError(f"manifest lacks column {col!r}; export the LMD plan again")
-    ids = manifest["cell_ids"].astype(str).str.split(";").explode().str.strip()
-    ids = ids[ids.str.fullmatch(r"\d+").fillna(False)]
-    out = pd.DataFrame({"cell_id": ids.astype(np.int64).to_numpy()})
-    src = manifest.loc[ids.index]
+    parts = [str(s).replace(" ", "").split(";") for s in manifest["cell_ids"]]
+    tokens = np.array(list(chain.from_iterable(parts)), dtype=str)
+    rows = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    ok = np.char.isdigit(tokens)
+    out = pd.DataFrame({"cell_id": tokens[ok].astype(np.int64)})
+    src = manifest.iloc[rows[ok]]
     out["sample_id"] = src["sample_id"].astype(str).to_numpy()
     for col in ("class", "region", "well"):
         out[col] = src[col].astype(str).to_numpy() if col in src.columns else ""
