@@ -72,11 +72,21 @@ def downsample(block: np.ndarray, labels: bool = False) -> np.ndarray:
     pad = [(0, 0)] * (block.ndim - 2) + [(0, y % 2), (0, x % 2)]
     if y % 2 or x % 2:
         block = np.pad(block, pad, mode="edge")
-    lead = block.shape[:-2]
-    yy, xx = block.shape[-2] // 2, block.shape[-1] // 2
-    acc_dtype = np.float64 if block.dtype.itemsize >= 4 else np.float32
-    acc = block.reshape(*lead, yy, 2, xx, 2).astype(acc_dtype).mean(axis=(-3, -1))
+    a, b = block[..., 0::2, 0::2], block[..., 1::2, 0::2]
+    c, d = block[..., 0::2, 1::2], block[..., 1::2, 1::2]
     if np.issubdtype(block.dtype, np.integer):
-        info = np.iinfo(block.dtype)
-        acc = np.clip(np.rint(acc), info.min, info.max)
-    return acc.astype(block.dtype)
+        wide = np.int64 if block.dtype.itemsize >= 4 else np.int32
+        total = a.astype(wide)
+        total += b
+        total += c
+        total += d
+        total += 2  # round half up
+        total //= 4
+        return total.astype(block.dtype)
+    acc_dtype = np.float64 if block.dtype == np.float64 else np.float32
+    total = a.astype(acc_dtype)
+    total += b
+    total += c
+    total += d
+    total *= 0.25
+    return total.astype(block.dtype)
