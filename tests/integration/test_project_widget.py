@@ -117,10 +117,12 @@ def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_pat
     _wait(qtbot, w3)
     assert find_recovery(folder) is None
     assert not w3.session_btn.isVisible() and not list_recoveries()
+    viewer3.window._qt_window.resize(1200, 760)
     viewer3.window.add_dock_widget(w3, name="Project")
-    viewer3.window._qt_window.resize(1100, 750)
+    viewer3.layers["panCK"].visible = False
+    qtbot.wait(500)
     viewer3.reset_view()
-    qtbot.wait(300)
+    qtbot.wait(500)
     w3._tick()
     DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
     shot = tmp_path / "project_widget.png"
