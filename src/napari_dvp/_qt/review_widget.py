@@ -87,6 +87,8 @@ class ReviewWidget(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.verticalHeader().setVisible(False)
+        self.view.setMinimumHeight(180)
         lay.addWidget(self.view)
         grid = QGridLayout()
         self.buttons = {}
