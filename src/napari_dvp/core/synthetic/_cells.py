@@ -29,8 +29,7 @@ EPI, DER, BLI = 0, 1, 2
 SLOT = 20  #: slot size in pixels (10 µm)
 JITTER = 0.3  #: centre jitter, +- fraction of a slot: centres are >= 8 px apart
 JITTER_EPI = 0.18  #: the same in the epidermis
-#: Largest distance (px) from a cell's centre to its outline, per class.
-BOX = np.array([25, 10, 27, 28])
+REACH = 34  #: no cell outline reaches farther than this from its centre (px)
 _UM = 2.0  # pixels per micrometre
 
 
@@ -233,7 +232,7 @@ def cells_in_slots(spec: SampleSpec, gi0: int, gi1: int, gj0: int, gj1: int) -> 
 
 def cells_near(spec: SampleSpec, row0: int, col0: int, height: int, width: int) -> Cells:
     """Every cell whose outline may reach the window ``[row0, row0+height) x [col0, ...)``."""
-    r = int(BOX.max()) + 2
+    r = REACH + 2
     return cells_in_slots(
         spec,
         (row0 - r) // SLOT,

@@ -25,11 +25,12 @@ import functools
 import numpy as np
 from scipy import ndimage as ndi
 
-from ._cells import BOX, CHANNELS, EPI, KER, MAC, TC, Cells, cells_near
+from ._cells import CHANNELS, EPI, Cells, cells_near
 from ._hash import hash2, normal16, quarters, stream_key
 from ._layout import SampleSpec, layout_of
 
 SIGMA_PSF = 1.2  #: optical blur, px (0.6 µm)
+_BUCKETS = np.array([8.0, 12.0, 16.0, 20.0, 24.0, 28.0, 34.0])  #: stamping box half-sizes
 MARGIN = 6  #: >= the blur kernel radius int(4 * SIGMA_PSF + 0.5)
 FOV = 1536  #: microscope field of view (px) whose vignetting repeats across the slide
 OFFSET = 100.0  #: camera offset (ADU)
@@ -44,11 +45,16 @@ def _stamp(cells: Cells, wr0: int, wc0: int, wh: int, ww: int,
            curves: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Owner cell (local index, -1 none), rho and nucleus rho of every window pixel."""
     idx_l, key_l, rho_l, rhon_l, own_l = [], [], [], [], []
-    for c in range(len(BOX)):
-        sel = np.flatnonzero(cells.cls == c)
+    # stamp cells in groups of similar size, each over a box just big enough for its outline
+    reach = np.maximum(cells.a, cells.b) * (1.0 + cells.h2 + cells.h3)
+    bucket = np.searchsorted(_BUCKETS, reach)
+    if len(cells) and bucket.max() >= len(_BUCKETS):
+        raise AssertionError("a cell outline is larger than the biggest stamping box")
+    for g in range(len(_BUCKETS)):
+        sel = np.flatnonzero(bucket == g)
         if sel.size == 0:
             continue
-        r = int(BOX[c])
+        r = int(_BUCKETS[g]) + 1
         off = np.arange(-r, r + 1)
         cy, cx = cells.cy[sel], cells.cx[sel]
         py = np.rint(cy).astype(np.int64)[:, None] + off  # (n, B)
@@ -65,14 +71,19 @@ def _stamp(cells: Cells, wr0: int, wc0: int, wh: int, ww: int,
 
         ua, vb = u / col(cells.a), v / col(cells.b)
         rho = np.sqrt(ua * ua + vb * vb)
-        if c in (KER, TC, MAC):
-            psi = np.arctan2(vb, ua)
-            rho /= (1.0 + col(cells.h2) * np.cos(2 * psi + col(cells.p2))
-                    + col(cells.h3) * np.cos(3 * psi + col(cells.p3)))
         inwin = ((py >= wr0) & (py < wr0 + wh))[:, :, None] & (
             (px >= wc0) & (px < wc0 + ww))[:, None, :]
-        ok = (rho < 1.0) & inwin
-        n_i, y_i, x_i = np.nonzero(ok)
+        # the outline reaches at most rho = 1 + h2 + h3; the harmonics only where it may matter
+        flat = np.flatnonzero((rho < 1.0 + col(cells.h2) + col(cells.h3)) & inwin)
+        n_i, rest = np.divmod(flat, off.size * off.size)
+        y_i, x_i = np.divmod(rest, off.size)
+        rr = rho.ravel()[flat]
+        h2, h3 = cells.h2[sel][n_i].astype(np.float32), cells.h3[sel][n_i].astype(np.float32)
+        psi = np.arctan2(vb.ravel()[flat], ua.ravel()[flat])
+        rr = rr / (1.0 + h2 * np.cos(2 * psi + cells.p2[sel][n_i].astype(np.float32))
+                   + h3 * np.cos(3 * psi + cells.p3[sel][n_i].astype(np.float32)))
+        keep = rr < 1.0
+        n_i, y_i, x_i, rr, flat = n_i[keep], y_i[keep], x_i[keep], rr[keep], flat[keep]
         rows = py[n_i, y_i]
         cols = px[n_i, x_i] - wc0
         reg = cells.region[sel][n_i]
@@ -82,8 +93,9 @@ def _stamp(cells: Cells, wr0: int, wc0: int, wh: int, ww: int,
             rows >= curves["floor"][cols],
         )
         n_i, y_i, x_i, rows, cols = n_i[clip], y_i[clip], x_i[clip], rows[clip], cols[clip]
-        rr = rho[n_i, y_i, x_i]
-        nu, nv = u[n_i, y_i, x_i] - cells.nu[sel][n_i], v[n_i, y_i, x_i] - cells.nv[sel][n_i]
+        rr = rr[clip]
+        flat = flat[clip]
+        nu, nv = u.ravel()[flat] - cells.nu[sel][n_i], v.ravel()[flat] - cells.nv[sel][n_i]
         nu /= cells.na[sel][n_i]
         nv /= cells.nb[sel][n_i]
         idx_l.append((rows - wr0) * ww + cols)
