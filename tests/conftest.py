@@ -15,3 +15,25 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"third-party test data not found at {SHARED_DATA} (dev checkout/CI only)")
     return SHARED_DATA
+
+
+DOCS_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
+
+
+@pytest.fixture
+def screenshot_path(tmp_path):
+    """Where a test saves a screenshot named ``name``.
+
+    Tests never modify tracked files: screenshots go to ``tmp_path`` unless
+    ``NAPARI_DVP_SCREENSHOTS=1`` is set, when they refresh ``docs/images/``
+    (``NAPARI_DVP_SCREENSHOTS=1 bash scripts/bootstrap.sh test -k screenshot``).
+    """
+    import os
+
+    def _path(name: str) -> Path:
+        if os.environ.get("NAPARI_DVP_SCREENSHOTS") == "1":
+            DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+            return DOCS_IMAGES / name
+        return tmp_path / name
+
+    return _path
