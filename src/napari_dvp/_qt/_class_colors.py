@@ -161,7 +161,10 @@ def fill_table(widget: QTableWidget, df: pd.DataFrame) -> None:
     widget.setHorizontalHeaderLabels([str(c) for c in df.columns])
     for r, row in enumerate(df.itertuples(index=False)):
         for c, v in enumerate(row):
-            text = f"{v:.4g}" if isinstance(v, float) else str(v)
+            if isinstance(v, float):
+                text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+            else:
+                text = str(v)
             item = QTableWidgetItem(text)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             widget.setItem(r, c, item)
