@@ -141,9 +141,21 @@ class BuiltinBackend:
             cells = expand_labels(nuclei, distance=grow)
             rim = ndi.distance_transform_edt(nuclei == 0) <= min(grow, max(d / 8, 1.0))
             cells[~(body | rim)] = 0
+            cells = _keep_nucleated_pieces(cells, nuclei)
         else:
             cells = expand_labels(nuclei, distance=grow)
         return check_labels(cells, tile.shape[1:])
+
+
+def _keep_nucleated_pieces(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
+    """Drop the pieces of a cell that are not connected to its nucleus (all cells at once)."""
+    from skimage.measure import label
+
+    pieces = label(cells, background=0, connectivity=2)  # equal values connected = one piece
+    with_nucleus = np.zeros(int(pieces.max()) + 1, bool)
+    with_nucleus[pieces[nuclei > 0]] = True
+    with_nucleus[0] = False
+    return np.where(with_nucleus[pieces], cells, 0)
 
 
 def _otsu(image: np.ndarray) -> float:
