@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +14,6 @@ from napari_dvp._qt.project_widget import ProjectWidget
 from napari_dvp.core.autosave import find_recovery, list_recoveries
 from napari_dvp.core.image_io import open_image, write_ome_tiff
 from napari_dvp.core.image_io.layers import layer_data
-
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def _build_viewer(viewer, tmp_path: Path) -> Path:
@@ -52,7 +49,8 @@ def _wait(qtbot, widget) -> None:
 
 
 @pytest.mark.slow
-def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_path, monkeypatch,
+                                              screenshot_path):
     monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
     viewer = make_napari_viewer()
     image_path = _build_viewer(viewer, tmp_path)
@@ -124,10 +122,7 @@ def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_pat
     viewer3.reset_view()
     qtbot.wait(500)
     w3._tick()
-    DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-    shot = tmp_path / "project_widget.png"
     viewer3.layers.selection.active = viewer3.layers["cells"]
-    viewer3.screenshot(str(shot), canvas_only=False)
-    shutil.copy(shot, DOCS_IMAGES / "project_widget.png")
+    viewer3.screenshot(str(screenshot_path("project_widget.png")), canvas_only=False)
     for w in (widget, w2, w3):
         w.saver.close(flush=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,8 +9,6 @@ from qtpy.QtCore import QPoint, Qt
 
 from napari_dvp._qt.proteomics_widget import ProteomicsWidget
 from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def _tissue(tmp_path):
@@ -106,7 +102,7 @@ def test_load_match_paint_protein_and_set(loaded, qtbot):
     qtbot.waitUntil(lambda: w.study.table["status"].eq("matched").sum() == 24, timeout=5000)
 
 
-def test_volcano_click_paints_protein(loaded, qtbot):
+def test_volcano_click_paints_protein(loaded, qtbot, screenshot_path):
     viewer, w, labels, man = loaded
     w.group_a.setCurrentText("keratinocyte · blister")
     w.group_b.setCurrentText("keratinocyte · epidermis")
@@ -131,12 +127,11 @@ def test_volcano_click_paints_protein(loaded, qtbot):
     w.sets.setCurrentIndex(w.sets.findData("HALLMARK_IL6_JAK_STAT3_SIGNALING"))
     w.paint_set()
     viewer.reset_view()
-    DOCS.mkdir(parents=True, exist_ok=True)
     w.plots.setCurrentWidget(w.plots.volc)
     qtbot.wait(200)
     viewer.window._qt_window.resize(1500, 1000)
     qtbot.wait(200)
-    viewer.window._qt_window.grab().save(str(DOCS / "proteomics_widget.png"))
+    viewer.window._qt_window.grab().save(str(screenshot_path("proteomics_widget.png")))
 
 
 def test_errors_become_notifications(make_napari_viewer, qtbot, tmp_path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,6 @@ import shapely
 from napari_dvp._qt._common import cell_table_of, set_cell_table
 from napari_dvp._qt.regions_widget import RegionsWidget
 from unit._classes_data import make_tissue
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def _poly_rc(geom):
@@ -33,7 +30,7 @@ def setup(make_napari_viewer):
     return viewer, w, lab, truth, regions
 
 
-def test_draw_assign_counts_and_export(setup, qtbot, tmp_path):
+def test_draw_assign_counts_and_export(setup, qtbot, tmp_path, screenshot_path):
     viewer, w, lab, truth, regions = setup
     for k, name in enumerate(["epidermis", "dermis", "blister"]):
         w.classes.setCurrentCell(k, 0)
@@ -63,8 +60,7 @@ def test_draw_assign_counts_and_export(setup, qtbot, tmp_path):
     assert d["features"][0]["properties"]["objectType"] == "annotation"
     viewer.window._qt_window.resize(1400, 900)
     qtbot.wait(100)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    viewer.window._qt_window.grab().save(str(tmp_path / "regions_widget.png"))
+    viewer.window._qt_window.grab().save(str(screenshot_path("regions_widget.png")))
 
 
 def test_import_geojson_with_hole_and_recolour(setup, qtbot, tmp_path):

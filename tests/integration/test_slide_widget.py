@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import tifffile
@@ -13,7 +10,6 @@ from napari_dvp._qt.slide_widget import SlideWidget
 from napari_dvp.core.image_io import write_ome_tiff
 
 NAMES = ["DAPI", "panCK", "CD8", "CD163", "pSTAT1"]
-DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def _sample_image(size: int = 512) -> np.ndarray:
@@ -101,20 +97,16 @@ def test_open_error_is_a_notification(make_napari_viewer, qtbot, tmp_path, monke
     assert len(viewer.layers) == 0
 
 
-def test_screenshot_docked(make_napari_viewer, qtbot, slide):
+def test_screenshot_docked(make_napari_viewer, qtbot, slide, screenshot_path):
     viewer = make_napari_viewer(show=True)
     widget = SlideWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Slide", area="right")
     widget.open_path(slide)
     viewer.window._qt_window.resize(1400, 850)
     qtbot.wait(300)
-    out = Path(os.environ.get("DVP_SCREENSHOT_DIR", "")) if os.environ.get(
-        "DVP_SCREENSHOT_DIR") else None
     image = viewer.window._qt_window.grab()
     assert image.width() > 0
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        image.save(str(out / "slide_widget.png"))
+    image.save(str(screenshot_path("slide_widget.png")))
 
 
 def test_rgb_slide(make_napari_viewer, qtbot, tmp_path):
