@@ -111,3 +111,20 @@ def test_cellpose_offline_is_explained(make_napari_viewer, qtbot, tmp_path, monk
     n_layers = len(viewer.layers)
     widget.run_btn.click()
     assert len(viewer.layers) == n_layers and widget.worker is None
+
+
+def test_visible_area_limits_cells(make_napari_viewer, qtbot):
+    viewer, widget, _ = make(make_napari_viewer, qtbot)
+    viewer.scene.camera.center = (0, 50, 50)  # world µm: pixel (100, 100)
+    viewer.scene.camera.zoom = viewer.scene.camera.zoom * 4
+    qtbot.wait(200)
+    widget.region.setCurrentText("Visible area")
+    r0, r1, c0, c1 = widget._region(viewer.layers["DAPI"], (384, 384))[0]
+    assert 0 <= r0 < 100 < r1 < 384 and 0 <= c0 < 100 < c1 < 384
+    widget.nuc_diam.setValue(7), widget.expand.setValue(3), widget.tile.setValue(128)
+    widget.run_btn.click()
+    wait_done(qtbot, widget)
+    labels = np.asarray(viewer.layers["cells"].data)
+    rows, cols = np.nonzero(labels)
+    assert labels.max() > 3
+    assert rows.max() < r1 + 15 and cols.max() < c1 + 15

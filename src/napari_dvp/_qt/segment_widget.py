@@ -191,10 +191,13 @@ class SegmentWidget(QWidget):
         """(box, polygon) in the image's pixels for the chosen region."""
         choice = self.region.currentText()
         if choice == REGIONS[1]:
-            level = layer.data_level if layer.multiscale else 0
-            factor = layer.downsample_factors[level][-2:] if layer.multiscale else (1, 1)
-            (r0, c0), (r1, c1) = np.asarray(layer.corner_pixels)[:, -2:] * factor
-            return (int(r0), int(r1) + 1, int(c0), int(c1) + 1), None
+            cam = getattr(self.viewer, "scene", self.viewer).camera
+            height, width = self.viewer.window._qt_viewer.canvas.size
+            half = np.array([height, width]) / 2 / cam.zoom
+            centre = np.asarray(cam.center[-2:])
+            lo, hi = ((centre + sign * half - np.asarray(layer.translate[-2:]))
+                      / np.asarray(layer.scale[-2:]) for sign in (-1, 1))
+            return (int(lo[0]), int(np.ceil(hi[0])), int(lo[1]), int(np.ceil(hi[1]))), None
         if choice == REGIONS[2]:
             import shapely
 
