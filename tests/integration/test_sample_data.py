@@ -36,14 +36,20 @@ def test_layer_data_one_layer_per_channel(small):
 @pytest.mark.slow
 def test_ten_skin_sample_in_viewer(make_napari_viewer):
     viewer = make_napari_viewer()
-    for data, kwargs, kind in ten_skin_sample():
-        getattr(viewer, f"add_{kind}")(data, **kwargs)
+    # through the npe2 manifest, as File > Open Sample does
+    viewer.open_sample("napari-dvp", "ten_skin")
     assert [layer.name for layer in viewer.layers] == [*syn.CHANNELS, TRUTH_LAYER]
     assert viewer.layers["DAPI"].data.shape == (2048, 2048)
     np.testing.assert_allclose(viewer.layers["panCK"].scale, (0.5, 0.5))
+    assert viewer.layers["CD8"].blending == "additive"
     truth = viewer.layers[TRUTH_LAYER]
     assert not truth.visible
     assert "true_class" in truth.features.columns
+
+
+def test_ten_skin_sample_function_returns_layer_data():
+    layers = ten_skin_sample()
+    assert [kw["name"] for _, kw, _ in layers] == [*syn.CHANNELS, TRUTH_LAYER]
 
 
 def test_demo_step(make_napari_viewer, tmp_path):

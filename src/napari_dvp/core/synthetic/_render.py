@@ -31,6 +31,7 @@ from ._layout import SampleSpec, layout_of
 
 SIGMA_PSF = 1.2  #: optical blur, px (0.6 µm)
 _BUCKETS = np.array([8.0, 12.0, 16.0, 20.0, 24.0, 28.0, 34.0])  #: stamping box half-sizes
+_BATCH = 400  #: cells stamped at once
 MARGIN = 6  #: >= the blur kernel radius int(4 * SIGMA_PSF + 0.5)
 FOV = 1536  #: microscope field of view (px) whose vignetting repeats across the slide
 OFFSET = 100.0  #: camera offset (ADU)
@@ -50,8 +51,10 @@ def _stamp(cells: Cells, wr0: int, wc0: int, wh: int, ww: int,
     bucket = np.searchsorted(_BUCKETS, reach)
     if len(cells) and bucket.max() >= len(_BUCKETS):
         raise AssertionError("a cell outline is larger than the biggest stamping box")
-    for g in range(len(_BUCKETS)):
-        sel = np.flatnonzero(bucket == g)
+    batches = [(g, part) for g in range(len(_BUCKETS))
+               for part in np.array_split(np.flatnonzero(bucket == g),
+                                          max(1, -(-np.count_nonzero(bucket == g) // _BATCH)))]
+    for g, sel in batches:  # batches keep the temporaries small (~40 MB)
         if sel.size == 0:
             continue
         r = int(_BUCKETS[g]) + 1
