@@ -169,8 +169,9 @@ def _perimeter_and_runs(lab_pad: np.ndarray, m: int):
     the image). A pixel is a *border* pixel when one of its 4 neighbours has
     another label; each border pixel gets the weight of skimage's perimeter
     kernel from the border neighbours of the same cell. Returns
-    ``(inner, border_labels, border_weights, (run_rows, run_cols))``, the
-    pixels that start or end a horizontal run, local to the inner block.
+    ``(inner, border_labels, border_weights, (rows, cols), runs)``: the
+    candidate convex hull vertices and the horizontal runs ``(row, first col,
+    last col, label)`` (local to the inner block).
     """
     h, w = lab_pad.shape
     core1 = lab_pad[1:h - 1, 1:w - 1]
@@ -188,16 +189,44 @@ def _perimeter_and_runs(lab_pad: np.ndarray, m: int):
         q = pidx + (dr * w + dc)
         code += ((lf[q] == me) & bf[q]).view(np.uint8) * np.uint8(wk)
     weight = _PERIM_W[code]
-    # horizontal run ends (left or right neighbour differs) are border pixels
-    ends = (lf[pidx - 1] != me) | (lf[pidx + 1] != me)
-    return inner, me, weight, (br[ends], bc[ends])
+    # hull vertex candidates: a vertex of the convex hull of the pixel centres
+    # ends a horizontal run *and* a vertical run (it is extreme along a
+    # direction with no zero component, or alone in its row/column)
+    starts = lf[pidx - 1] != me
+    stops = lf[pidx + 1] != me
+    ends = (starts | stops) & ((lf[pidx - w] != me) | (lf[pidx + w] != me))
+    # horizontal runs: in row-major order the k-th run start pairs with the k-th stop;
+    # runs going on into the margin start/stop at the block's first/last column
+    s_r, s_c, s_l = br[starts], bc[starts], me[starts]
+    e_r, e_c = br[stops], bc[stops]
+    bw = w - 2 * m
+    first, before = inner[:, 0], lab_pad[m:h - m, m - 1]
+    extra = np.flatnonzero((first != 0) & (before == first))
+    if extra.size:
+        s_r, s_c, s_l = _merge_rowmajor(bw, (s_r, s_c, s_l),
+                                        (extra, np.zeros_like(extra), first[extra]))
+    last, after = inner[:, -1], lab_pad[m:h - m, w - m]
+    extra = np.flatnonzero((last != 0) & (after == last))
+    if extra.size:
+        e_r, e_c = _merge_rowmajor(bw, (e_r, e_c), (extra, np.full_like(extra, bw - 1)))
+    return inner, me, weight, (br[ends], bc[ends]), (s_r, s_c, e_c, s_l)
 
 
-def _medians(comp: np.ndarray, vals: np.ndarray, counts: np.ndarray, cache: dict) -> np.ndarray:
-    """Median of ``vals`` per compact label ``comp`` (``counts`` pixels each).
+def _merge_rowmajor(bw: int, a: tuple, b: tuple) -> tuple:
+    """Concatenate two ``(rows, cols, …)`` point lists and sort them in row-major order."""
+    cat = [np.concatenate([x, y.astype(x.dtype)]) for x, y in zip(a, b, strict=True)]
+    order = np.argsort(cat[0] * bw + cat[1], kind="stable")
+    return tuple(x[order] for x in cat)
 
-    Integer values are packed with the label into one 64-bit key and sorted
-    once; other values use ``np.lexsort``. ``cache`` keeps the shifted labels.
+
+def _medians(comp: np.ndarray, vals: np.ndarray, counts: np.ndarray, cache: dict
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Median and sum of ``vals`` per compact label ``comp`` (``counts`` pixels each).
+
+    Integer values are packed with the label into one 32/64-bit key and sorted
+    once; the sums come from the same sorted keys (``reduceat`` minus the
+    label part, exact integers). Other values use ``np.lexsort``. ``cache``
+    keeps the shifted labels between channels.
     """
     if np.issubdtype(vals.dtype, np.integer) and vals.size:
         if np.issubdtype(vals.dtype, np.unsignedinteger) and vals.dtype.itemsize <= 2:
@@ -215,10 +244,18 @@ def _medians(comp: np.ndarray, vals: np.ndarray, counts: np.ndarray, cache: dict
             key.sort()
             lo, hi = _middles(counts)
             mask = kt((1 << bits) - 1)
-            return ((key[lo] & mask).astype(np.float64) + (key[hi] & mask).astype(np.float64)) / 2 \
-                + vmin
+            med = ((key[lo] & mask).astype(np.float64)
+                   + (key[hi] & mask).astype(np.float64)) / 2 + vmin
+            starts = lo - (counts - 1) // 2
+            total = np.add.reduceat(key, starts, dtype=np.uint64) - (
+                counts.astype(np.uint64) * (np.arange(counts.size, dtype=np.uint64)
+                                            << np.uint64(bits)))
+            return med, total.astype(np.float64) + vmin * counts
     order = np.lexsort((vals, comp))
-    return _run_medians(vals[order], counts)
+    srt = vals[order]
+    sums = np.add.reduceat(srt.astype(np.float64), np.cumsum(counts) - counts) if srt.size \
+        else np.zeros(0)
+    return _run_medians(srt, counts), sums
 
 
 def _middles(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -313,15 +350,12 @@ def _hull_pixel_count(hulls: np.ndarray, eps: float = 1e-9) -> np.ndarray:
 
 def _block_stats(acc: _Acc, lab_pad, img_blk, m, r0, c0, shape, cut_edges):
     """Add the statistics of one block (inner part of ``lab_pad``) to ``acc``."""
-    inner, b_lab, b_w, (rr, cc) = _perimeter_and_runs(lab_pad, m)
+    inner, b_lab, b_w, (rr, cc), (run_r, run_a, run_b, run_lab) = _perimeter_and_runs(lab_pad, m)
     bh, bw = inner.shape
-    rows, cols = np.nonzero(inner)
-    if rows.size == 0:
+    if run_lab.size == 0:
         return
-    fgi = rows * bw + cols
-    lab = inner.ravel()[fgi]
-    top = int(lab.max())
-    if np.issubdtype(lab.dtype, np.signedinteger) and int(lab.min()) < 0:
+    top = int(run_lab.max())
+    if np.issubdtype(run_lab.dtype, np.signedinteger) and int(run_lab.min()) < 0:
         raise DvpInputError("labels hold negative values; cell ids must be >= 0 (0 = background)")
     if top > MAX_LABEL:
         raise DvpInputError(
@@ -329,22 +363,28 @@ def _block_stats(acc: _Acc, lab_pad, img_blk, m, r0, c0, shape, cut_edges):
             "(skimage.segmentation.relabel_sequential)"
         )
     acc.grow(top + 1)
-    full = np.bincount(lab, minlength=top + 1)
-    present_ids = np.flatnonzero(full)
-    counts = full[present_ids]
+    present_ids = np.unique(run_lab)
     k = present_ids.size
     compact = np.zeros(top + 1, np.int64)
     compact[present_ids] = np.arange(k)
-    comp = compact[lab]
-    # local coordinates (small numbers keep the second moments accurate)
+    # area, centroid and second moments from the horizontal runs (closed forms
+    # of sum c and sum c^2 over a run), in local coordinates
+    rc = compact[run_lab]
+    r = run_r.astype(np.float64)
+    a = run_a.astype(np.float64)
+    b = run_b.astype(np.float64)
+    ln = b - a + 1
+    sum_c = (a + b) * ln / 2
+    sum_cc = (b * (b + 1) * (2 * b + 1) - (a - 1) * a * (2 * a - 1)) / 6
     s = np.empty((k, 7 + acc.nch))
-    s[:, 0] = counts
-    s[:, 1] = np.bincount(comp, rows, k)
-    s[:, 2] = np.bincount(comp, cols, k)
-    s[:, 3] = np.bincount(comp, rows * rows, k)
-    s[:, 4] = np.bincount(comp, cols * cols, k)
-    s[:, 5] = np.bincount(comp, rows * cols, k)
+    s[:, 0] = np.bincount(rc, ln, k)
+    s[:, 1] = np.bincount(rc, r * ln, k)
+    s[:, 2] = np.bincount(rc, sum_c, k)
+    s[:, 3] = np.bincount(rc, r * r * ln, k)
+    s[:, 4] = np.bincount(rc, sum_cc, k)
+    s[:, 5] = np.bincount(rc, r * sum_c, k)
     s[:, 6] = np.bincount(compact[b_lab], b_w, k)
+    counts = s[:, 0].astype(np.int64)
     # shift local sums to global coordinates
     n = counts.astype(np.float64)
     sr_, sc_ = s[:, 1].copy(), s[:, 2].copy()
@@ -369,13 +409,17 @@ def _block_stats(acc: _Acc, lab_pad, img_blk, m, r0, c0, shape, cut_edges):
         e = e[e != 0]
         cut = np.isin(present_ids, e)
     if img_blk is not None:
+        rows, cols = np.nonzero(inner)
+        fgi = rows * bw + cols
+        lab = inner.ravel()[fgi]
+        comp = compact[lab]
         cache: dict = {}
         sel = cut[comp] if cut.any() else None
         cut_vals = []
         for c in range(acc.nch):
             v = img_blk[c].ravel()[fgi]
-            s[:, 7 + c] = np.bincount(comp, v, k)
-            acc.median[present_ids[~cut], c] = _medians(comp, v, counts, cache)[~cut]
+            med, s[:, 7 + c] = _medians(comp, v, counts, cache)
+            acc.median[present_ids[~cut], c] = med[~cut]
             if sel is not None:
                 cut_vals.append(v[sel])
         del cache
@@ -399,7 +443,7 @@ def _block_stats(acc: _Acc, lab_pad, img_blk, m, r0, c0, shape, cut_edges):
     if bl:
         b = np.unique(np.concatenate(bl))
         acc.border[b[b != 0]] = True
-    # convex hull of the pixel centres at the ends of horizontal runs
+    # convex hull of the pixel centres (from the candidate vertices only)
     hulls = _hulls(np.column_stack([cc + c0, rr + r0]).astype(np.float64),
                    compact[inner[rr, cc]])
     # cells wholly in this block: hull size now; others: keep hull vertices
@@ -426,7 +470,7 @@ def _finish_cut_cells(acc: _Acc, ids: np.ndarray) -> None:
         uid, inv, counts = np.unique(lab, return_inverse=True, return_counts=True)
         cache: dict = {}
         for c in range(acc.nch):
-            acc.median[uid, c] = _medians(inv, np.ascontiguousarray(vals[:, c]), counts, cache)
+            acc.median[uid, c] = _medians(inv, np.ascontiguousarray(vals[:, c]), counts, cache)[0]
 
 
 def _blocks(shape, block_size, chunks=None):
