@@ -21,6 +21,7 @@ import dask.array as da
 import numpy as np
 import tifffile
 import zarr
+from dask.local import get_sync
 
 from ..errors import DvpInputError
 from ._meta import ome_info, pixel_size_from_tags, to_um
@@ -291,7 +292,7 @@ def _probe(image: TissueImage) -> None:
     index = (slice(0, 64), slice(0, 64)) if image.is_rgb else (slice(None), slice(0, 64),
                                                                slice(0, 64))
     try:
-        low[index].compute(scheduler="synchronous")
+        low[index].compute(scheduler=get_sync)
     except DvpInputError:
         raise
     except Exception as exc:

@@ -250,45 +250,16 @@ def _aligned(arr: da.Array, tile: int) -> da.Array:
 
 
 def _stage_levels(data: da.Array, staging: Path, n: int, tile: int, labels: bool,
-                  progress: ProgressFn | None) -> list[Any]:
-    """Compute ``data`` once onto disk, then each coarser level from the previous one.
+                  progress: ProgressFn | None) -> list[zarr.Array]:
+    """Compute ``data`` once into a zarr store, then each coarser level from the previous.
 
-    Uses raw memory-mapped files (fastest: no compression) when the disk has room
-    for them, else a zstd-compressed zarr store.
+    Chunks are stored raw (fastest) when the disk has room for them, else
+    zstd-compressed. Only one chunk per worker thread is in memory at a time.
     """
     raw = sum(int(np.prod(data.shape[:-2])) * ny * nx
               for ny, nx in level_shapes(data.shape[-2:], n)) * np.dtype(data.dtype).itemsize
-    if shutil.disk_usage(staging).free > 1.5 * raw + 2**30:
-        return _stage_memmap(data, staging, n, tile, labels, progress)
-    return _stage_zarr(data, staging, n, tile, labels, progress)
-
-
-def _stage_memmap(data: da.Array, staging: Path, n: int, tile: int, labels: bool,
-                  progress: ProgressFn | None) -> list[np.ndarray]:
-    total = n + _n_strips(data.shape, n, tile)
-    levels: list[np.ndarray] = []
-    for k, (ny, nx) in enumerate(level_shapes(data.shape[-2:], n)):
-        mm = np.lib.format.open_memmap(staging / f"{k}.npy", mode="w+", dtype=data.dtype,
-                                       shape=(*data.shape[:-2], ny, nx))
-        if k == 0:
-            da.store(data, mm, lock=False)  # chunks write disjoint regions
-        else:
-            prev = levels[-1]
-            planes = [()] if prev.ndim == 2 else [(c,) for c in range(prev.shape[0])]
-            step = 2048  # rows of the previous level per block (even)
-            for plane in planes:
-                for y0 in range(0, prev.shape[-2], step):
-                    block = prev[(*plane, slice(y0, y0 + step))]
-                    mm[(*plane, slice(y0 // 2, (y0 + step) // 2))] = downsample(block, labels)
-        mm.flush()
-        levels.append(mm)
-        if progress is not None:
-            progress(k + 1, total)
-    return levels
-
-
-def _stage_zarr(data: da.Array, staging: Path, n: int, tile: int, labels: bool,
-                progress: ProgressFn | None) -> list[zarr.Array]:
+    roomy = shutil.disk_usage(staging).free > 1.5 * raw + 2**30
+    compressors = None if roomy else ZstdCodec(level=1)
     lead = (1,) * (data.ndim - 2)
     root = zarr.open_group(str(staging), mode="w")
     total = n + _n_strips(data.shape, n, tile)
@@ -296,7 +267,7 @@ def _stage_zarr(data: da.Array, staging: Path, n: int, tile: int, labels: bool,
     src = _aligned(data, tile)
     for k, (ny, nx) in enumerate(level_shapes(data.shape[-2:], n)):
         z = root.create_array(str(k), shape=(*data.shape[:-2], ny, nx), dtype=data.dtype,
-                              chunks=(*lead, tile, tile), compressors=ZstdCodec(level=1),
+                              chunks=(*lead, tile, tile), compressors=compressors,
                               fill_value=0)
         if k > 0:
             prev = da.from_array(levels[-1], chunks=(*lead, 2 * tile, 2 * tile))
@@ -375,7 +346,7 @@ def _write_tiff(path: Path, levels: list[Any], names: list[str], pixel_size_um: 
                        "resolutionunit": "CENTIMETER"}
             kw: dict[str, Any] = {"subifds": n - 1, "metadata": metadata} if k == 0 else \
                 {"subfiletype": 1}
-            if isinstance(lev, np.ndarray) and not isinstance(lev, np.memmap):
+            if isinstance(lev, np.ndarray):
                 tw.write(lev, **options, **res, **kw)
                 for _ in range(_n_strips(lev.shape, 1, tile)):
                     on_strip()

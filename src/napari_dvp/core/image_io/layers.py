@@ -12,6 +12,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+from dask.threaded import get as get_threaded
 
 from ._read import TissueImage
 
@@ -55,7 +56,8 @@ def contrast_limits(level: da.Array, low: float = 0.5, high: float = 99.8) -> li
         h, w = min(ny, 2048), min(nx, 2048)
         y0, x0 = (ny - h) // 2, (nx - w) // 2
         level = level[:, y0:y0 + h, x0:x0 + w]
-    sample = np.asarray(level.compute(), dtype=np.float64)
+    # a callable scheduler: small reads, and dask need not import distributed to choose one
+    sample = np.asarray(level.compute(scheduler=get_threaded), dtype=np.float64)
     out = []
     for plane in sample:
         finite = plane[np.isfinite(plane)]
