@@ -261,7 +261,9 @@ def plan_samples(
                     continue
                 warnings.append(msg)
             taken[sel] = True
-            rows.append({"class": c, "region": r, "replicate": k, "well": "",
+            rows.append({"class": c if c != ANY else "+".join(sorted(set(cls[sel]) - {""})),
+                         "region": r if r != ANY else "+".join(sorted(set(reg[sel]) - {""})),
+                         "replicate": k, "well": "",
                          "n_cells": len(sel), "area_um2": float(area[sel].sum()),
                          "cell_ids": tuple(np.sort(ids[sel]).tolist()), "kind": "cells",
                          "geometry": None})
