@@ -256,6 +256,7 @@ def export_lmd_steps(
     out_dir = Path(out_dir)
     suffix = ".xml" if opt.fmt == "leica" else ".txt"
     with atomic_dir(out_dir) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes it private; the LMD operator may be another user
         if opt.fmt == "leica":
             pts = np.split(np.rint(xy_um * calibration.scale).astype(np.int64), splits)
             write_leica_xml(tmp / f"{opt.name}{suffix}", calibration.marks_xml(), pts, shape_wells)
