@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from napari_dvp.core.errors import DvpInputError
-from napari_dvp.core.protein_overlay import SampleOverlay, manifest_cells, symmetric_limits
+from napari_dvp.core.protein_overlay import (
+    SampleOverlay,
+    gather,
+    manifest_cells,
+    symmetric_limits,
+)
 from napari_dvp.core.proteomics.genesets import bundled_gene_sets, interferon_genes
 from napari_dvp.core.proteomics.matching import apply_matches, match_runs
 from napari_dvp.core.proteomics.processing import process
@@ -60,6 +65,32 @@ def test_overlay_colours_each_cell_with_its_sample_value():
     assert ov.describe(int(cut[1, 0])) == {"sample_id": "S1", "class": "keratinocyte",
                                            "region": "blister"}
     assert ov.describe(0) is None
+
+
+@pytest.mark.parametrize("shape", [(7,), (300, 41), (37, 5, 9), (1000,)])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_gather_in_bands_equals_take(shape, threads):
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=11).astype(np.float32)
+    index = rng.integers(0, 14, shape).astype(np.uint16)  # 11..13 clip to the last slot
+    expect = np.take(table, index, mode="clip")
+    out = np.full(shape, -1, np.float32)
+    got = gather(table, index, out=out, threads=threads, band_px=50)
+    assert got is out
+    np.testing.assert_array_equal(out, expect)
+    np.testing.assert_array_equal(gather(table, index, band_px=50), expect)
+    with pytest.raises(ValueError, match="out must be"):
+        gather(table, index, out=np.empty(shape, np.float64))
+
+
+def test_hover_text_names_sample_and_every_value():
+    labels, man, cut = _labels_and_manifest()
+    ov = SampleOverlay(labels, man)
+    cell = int(cut[4, 2])
+    text = ov.hover_text(cell, {"STAT1 (z)": {"S4": 1.234}, "IFN (z)": {"S0": 2.0}})
+    assert text == "sample S4 · macrophage · blister · STAT1 (z) = 1.23 · IFN (z) = nan"
+    uncut = int(np.setdiff1d(np.unique(labels[labels > 0]), cut)[0])
+    assert ov.hover_text(uncut, {}) == f"cell {uncut}: not cut"
 
 
 def test_overlay_lazy_for_dask_labels():
