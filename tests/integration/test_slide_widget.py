@@ -124,3 +124,19 @@ def test_rgb_slide(make_napari_viewer, qtbot, tmp_path):
     assert "Pixel size unknown" in widget.info.text()
     assert not widget.table.cellWidget(0, 1).isEnabled()
     assert not widget.contrast.isEnabled()
+
+
+def test_follows_the_active_layer(make_napari_viewer, qtbot, tmp_path):
+    img = np.random.default_rng(0).integers(0, 500, (2, 64, 64), dtype=np.uint16)
+    first = write_ome_tiff(tmp_path / "first.ome.tif", img, ["DAPI", "CD8"], 0.5, tile=32)
+    second = write_ome_tiff(tmp_path / "second.ome.tif", img, ["DAPI", "CD163"], 0.5, tile=32)
+    viewer = make_napari_viewer()
+    widget = SlideWidget(viewer)
+    qtbot.addWidget(widget)
+    a = widget.open_path(first)
+    widget.open_path(second)
+    assert widget.slide_combo.currentText() == "second.ome.tif"
+    a[1].name = "CD8 renamed in the layer list"
+    viewer.layers.selection.active = a[1]
+    assert widget.slide_combo.currentText() == "first.ome.tif"
+    assert widget.table.item(1, 0).text() == "CD8 renamed in the layer list"

@@ -116,6 +116,7 @@ class SlideWidget(QWidget):
         lay.addStretch(1)
         self.viewer.layers.events.inserted.connect(self._refresh)
         self.viewer.layers.events.removed.connect(self._refresh)
+        self.viewer.layers.selection.events.active.connect(self._on_active)
         self._refresh()
 
     # ------------------------------------------------------------------ model
@@ -183,6 +184,12 @@ class SlideWidget(QWidget):
     @notify_errors
     def _on_apply_clicked(self, *_):
         self.set_pixel_size(self.pixel.value())
+
+    def _on_active(self, event):
+        """Show the slide of the layer the user clicked (and pick up renames)."""
+        layer = event.value
+        if layer is not None and layer.__class__.__name__ == "Image":
+            self._refresh(select=slide_key(layer))
 
     def _refresh(self, *_, select: str | None = None):
         keys = list(self.slides())
