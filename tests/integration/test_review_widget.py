@@ -7,7 +7,8 @@ import pytest
 from qtpy.QtCore import Qt
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
-from napari_dvp._qt.review_widget import OVERLAY, SPLIT, ReviewWidget, _camera
+from napari_dvp._qt.review_table import OVERLAY, camera_of
+from napari_dvp._qt.review_widget import SPLIT, ReviewWidget
 from napari_dvp.core import qc
 from napari_dvp.core.edits import cell_box
 from napari_dvp.core.measure import measure_cells
@@ -51,7 +52,7 @@ def test_find_click_centres_and_keys_decide(make_napari_viewer, sample, qtbot):
     flagged = table.loc[table.qc_flagged]
     assert cid == int(flagged.loc[flagged.area_um2.idxmin(), "cell_id"])
     rec = table.set_index("cell_id").loc[cid]
-    np.testing.assert_allclose(_camera(viewer).center[-2:],
+    np.testing.assert_allclose(camera_of(viewer).center[-2:],
                                (rec.centroid_row * 0.5, rec.centroid_col * 0.5))
     assert labels.selected_label == cid
 

@@ -1,4 +1,4 @@
-"""A small Qt model showing a pandas DataFrame (the flagged cells) in a QTableView."""
+"""Helpers of the review widget: a DataFrame table model, the QC overlay, paint events."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from ..core import cell_table as ct
+from ..core import qc
+from ..core.lut import apply_lut
+from ..core.measure import measure_cells_iter
 from ..core.qc import QC_COLOURS, QC_NAMES
+
+OVERLAY = "QC state"
 
 HEADERS = {"cell_id": "cell", "area_um2": "area (µm²)", "reasons": "why flagged",
            "qc_status": "decision"}
@@ -62,3 +68,74 @@ def legend_html() -> str:
         r, g, b = (int(255 * v) for v in rgba[:3])
         parts.append(f'<span style="color:rgb({r},{g},{b})">&#9632;</span> {name}')
     return " &nbsp; ".join(parts)
+
+
+def show_qc_overlay(viewer, layer, table, box=None, visible: bool = True) -> None:
+    """Show/refresh the RGBA layer colouring ``layer``'s cells by QC state.
+
+    With ``box`` and an existing single-scale overlay only that box is recoloured.
+    """
+    if not visible:
+        if OVERLAY in viewer.layers:
+            viewer.layers[OVERLAY].visible = False
+        return
+    data = layer.data
+    top = int(table[ct.CELL_ID].max()) if len(table) else 0
+    if layer.multiscale:
+        lut = qc.qc_colour_lut(table, top)
+        rgba = [apply_lut(d, lut) for d in data]
+    elif OVERLAY in viewer.layers and box is not None:
+        ov = viewer.layers[OVERLAY]
+        qc.refresh_rgba(ov.data, data, qc.qc_colour_lut(table, max(int(data.max()), top)), box)
+        ov.visible = True
+        ov.refresh()
+        return
+    else:
+        rgba = qc.qc_rgba(np.asarray(data), table)
+    if OVERLAY in viewer.layers:
+        viewer.layers[OVERLAY].data = rgba
+        viewer.layers[OVERLAY].visible = True
+    else:
+        viewer.add_image(rgba, name=OVERLAY, rgb=True, multiscale=layer.multiscale,
+                         scale=layer.scale[-2:], translate=layer.translate[-2:],
+                         blending="translucent")
+        viewer.layers.selection.active = layer
+
+
+def camera_of(viewer):
+    """The viewer's camera (``viewer.scene.camera`` since napari 0.9)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+
+
+def level0(layer):
+    return layer.data[0] if layer.multiscale else layer.data
+
+
+def measure_job(labels, image, names, px):
+    return (yield from measure_cells_iter(labels, image, names, px))
+
+
+def reraise(exc):
+    raise exc
+
+
+def paint_extent(atoms):
+    """Bounding box ``(r0, r1, c0, c1)`` and label ids of napari paint history atoms."""
+    boxes, ids = [], []
+    for atom in atoms:
+        if hasattr(atom, "slice_key"):  # masked atom: a box, old values, one new value
+            sl = atom.slice_key[-2:]
+            boxes.append((sl[0].start, sl[0].stop, sl[1].start, sl[1].stop))
+            ids += [int(atom.new_value), *np.unique(atom.old_values).tolist()]
+        else:
+            idx, old, new = atom
+            rr, cc = np.asarray(idx[-2]), np.asarray(idx[-1])
+            if rr.size == 0:
+                continue
+            boxes.append((int(rr.min()), int(rr.max()) + 1, int(cc.min()), int(cc.max()) + 1))
+            ids += np.unique(old).tolist() + np.unique(np.asarray(new)).tolist()
+    if not boxes:
+        return None, []
+    b = np.array(boxes)
+    return (int(b[:, 0].min()), int(b[:, 1].max()), int(b[:, 2].min()), int(b[:, 3].max())), ids

@@ -28,15 +28,23 @@ from ..core import cell_table as ct
 from ..core import qc
 from ..core.edits import EditHistory
 from ..core.errors import DvpInputError
-from ..core.lut import apply_lut
-from ..core.measure import measure_cells_iter
 from ._common import cell_table_of, labels_layers, notify_errors, set_cell_table, show_info
-from .review_table import DataFrameModel, legend_html
+from .review_table import (
+    OVERLAY,
+    DataFrameModel,
+    camera_of,
+    legend_html,
+    level0,
+    measure_job,
+    paint_extent,
+    reraise,
+    show_qc_overlay,
+)
 
 if TYPE_CHECKING:
     import napari
 
-OVERLAY, SPLIT = "QC state", "split line"
+SPLIT = "split line"
 KEYS = {"Shift-A": "accept", "Shift-R": "reject", "Shift-N": "next_cell"}
 HELP = ("<b>Keys</b>: Shift+A accept · Shift+R reject · Shift+N next flagged cell. "
         "Paint/erase with the labels tools: the table follows.")
@@ -88,6 +96,8 @@ class ReviewWidget(QWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.verticalHeader().setVisible(False)
+        self.view.setWordWrap(False)
+        self.setMinimumWidth(430)
         self.view.setMinimumHeight(180)
         lay.addWidget(self.view)
         grid = QGridLayout()
@@ -173,10 +183,10 @@ class ReviewWidget(QWidget):
 
     def _image(self, labels: Labels):
         chans = [c for c in self._channels()
-                 if tuple(_level0(c).shape) == tuple(_level0(labels).shape)]
+                 if tuple(level0(c).shape) == tuple(level0(labels).shape)]
         if not chans:
             return None, []
-        return da.stack([da.asarray(_level0(c)) for c in chans]), [c.name for c in chans]
+        return da.stack([da.asarray(level0(c)) for c in chans]), [c.name for c in chans]
 
     def _pixel_size(self, labels: Labels) -> float:
         return float((labels.metadata or {}).get("pixel_size_um") or labels.scale[-1])
@@ -192,6 +202,7 @@ class ReviewWidget(QWidget):
             self.history.table = table
         if "qc_flagged" in table.columns:
             self.model.set_frame(qc.suspicious(table, include_decided=True))
+            self.view.resizeColumnsToContents()
         self.update_overlay(box=box)
 
     def selected_cell(self) -> int:
@@ -209,11 +220,11 @@ class ReviewWidget(QWidget):
             self._flag(table)
             return
         image, names = self._image(layer)
-        job = thread_worker(_measure_job)(_level0(layer), image, names, self._pixel_size(layer))
+        job = thread_worker(measure_job)(level0(layer), image, names, self._pixel_size(layer))
         job.yielded.connect(lambda p: (self.progress.setMaximum(p[1]),
                                        self.progress.setValue(p[0])))
         job.returned.connect(notify_errors(self._flag))
-        job.errored.connect(notify_errors(_reraise))
+        job.errored.connect(notify_errors(reraise))
         job.finished.connect(lambda: self.progress.setVisible(False))
         self.progress.setVisible(True)
         self.status.setText("Measuring the cells…")
@@ -241,7 +252,7 @@ class ReviewWidget(QWidget):
         rec = self.table().set_index(ct.CELL_ID).loc[cid]
         data_rc = np.array([rec[ct.ROW], rec[ct.COL]])
         world = data_rc * np.asarray(layer.scale[-2:]) + np.asarray(layer.translate[-2:])
-        _camera(self.viewer).center = tuple(world)
+        camera_of(self.viewer).center = tuple(world)
         layer.selected_label = cid
         self.status.setText(f"Cell {cid}: {rec.get('area_um2', np.nan):.0f} µm²")
 
@@ -360,7 +371,7 @@ class ReviewWidget(QWidget):
 
     def _on_paint(self, event) -> None:
         # napari emits the event before it writes the pixels: update right after
-        box, ids = _paint_extent(event.value)
+        box, ids = paint_extent(event.value)
         if box is not None and self.history is not None:
             QTimer.singleShot(0, lambda: self._after_paint(box, ids))
 
@@ -372,70 +383,6 @@ class ReviewWidget(QWidget):
     # ------------------------------------------------------------- overlay
     @notify_errors
     def update_overlay(self, *_, box=None) -> None:
-        layer = self.labels_layer()
         table = self.table()
-        if not self.overlay_box.isChecked() or "qc_flagged" not in table.columns:
-            if OVERLAY in self.viewer.layers:
-                self.viewer.layers[OVERLAY].visible = self.overlay_box.isChecked()
-            return
-        data = layer.data
-        if layer.multiscale:
-            top = max(int(np.asarray(data[-1]).max()), int(table[ct.CELL_ID].max()))
-            lut = qc.qc_colour_lut(table, top)
-            rgba = [apply_lut(d, lut) for d in data]
-        elif OVERLAY in self.viewer.layers and box is not None:
-            ov = self.viewer.layers[OVERLAY]
-            lut = qc.qc_colour_lut(table, max(int(data.max()), int(table[ct.CELL_ID].max())))
-            qc.refresh_rgba(ov.data, data, lut, box)
-            ov.visible = True
-            ov.refresh()
-            return
-        else:
-            rgba = qc.qc_rgba(np.asarray(data), table)
-        if OVERLAY in self.viewer.layers:
-            self.viewer.layers[OVERLAY].data = rgba
-            self.viewer.layers[OVERLAY].visible = True
-        else:
-            self.viewer.add_image(rgba, name=OVERLAY, rgb=True, multiscale=layer.multiscale,
-                                  scale=layer.scale[-2:], translate=layer.translate[-2:],
-                                  blending="translucent")
-            self.viewer.layers.selection.active = layer
-
-
-def _camera(viewer):
-    """The viewer's camera (``viewer.scene.camera`` since napari 0.9)."""
-    scene = getattr(viewer, "scene", None)
-    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
-
-
-def _level0(layer):
-    return layer.data[0] if layer.multiscale else layer.data
-
-
-def _measure_job(labels, image, names, px):
-    return (yield from measure_cells_iter(labels, image, names, px))
-
-
-def _reraise(exc):
-    raise exc
-
-
-def _paint_extent(atoms):
-    """Bounding box ``(r0, r1, c0, c1)`` and label ids of napari paint history atoms."""
-    boxes, ids = [], []
-    for atom in atoms:
-        if hasattr(atom, "slice_key"):  # masked atom: a box, old values, one new value
-            sl = atom.slice_key[-2:]
-            boxes.append((sl[0].start, sl[0].stop, sl[1].start, sl[1].stop))
-            ids += [int(atom.new_value), *np.unique(atom.old_values).tolist()]
-        else:
-            idx, old, new = atom
-            rr, cc = np.asarray(idx[-2]), np.asarray(idx[-1])
-            if rr.size == 0:
-                continue
-            boxes.append((int(rr.min()), int(rr.max()) + 1, int(cc.min()), int(cc.max()) + 1))
-            ids += np.unique(old).tolist() + np.unique(np.asarray(new)).tolist()
-    if not boxes:
-        return None, []
-    b = np.array(boxes)
-    return (int(b[:, 0].min()), int(b[:, 1].max()), int(b[:, 2].min()), int(b[:, 3].max())), ids
+        show = self.overlay_box.isChecked() and "qc_flagged" in table.columns
+        show_qc_overlay(self.viewer, self.labels_layer(), table, box=box, visible=show)
