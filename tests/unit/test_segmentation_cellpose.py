@@ -48,7 +48,7 @@ def test_missing_weights_offline_says_what_to_do(empty_model_dir, monkeypatch):
     assert "not on this machine" in msg and str(empty_model_dir) in msg
     assert "first use when online" in msg and "--model /path/to/file" in msg
     assert "\n" not in msg
-    assert time.perf_counter() - t0 < 1
+    assert time.perf_counter() - t0 < 5  # no download attempt, no wait
 
 
 def test_model_names_match_installed_cellpose():
@@ -86,18 +86,30 @@ def test_cellpose_eval_contract_and_tiling(random_cpsam_file):
                            pixel_size_um=0.5, diameter_um=15)
     backend = backend.calibrate(image)
     assert backend.params.lowhigh is not None and len(backend.params.lowhigh) == 2
+    seen = []
+
+    class Recording:  # the real cellpose backend, remembering what it returned
+        name = "recording"
+        cell_diameter_px = backend.cell_diameter_px
+
+        def calibrate(self, overview):
+            return self
+
+        def segment(self, tile):
+            seen.append(backend.segment(tile))
+            return seen[-1]
+
     t0 = time.perf_counter()
-    labels = backend.segment(image)
+    # one tile (256² core, no neighbours): the tiled runner on cellpose's real output
+    tiled = run_to_end(segment_tiled(image, Recording(), [0, 1], tile_size=256))
     seconds = time.perf_counter() - t0
     print(f"cellpose (random CPSAM) on a 256x256 tile: {seconds:.1f} s CPU")
+    [labels] = seen
     assert labels.shape == (256, 256) and labels.dtype == np.int32
     ids = np.unique(labels)
     assert ids.tolist() == list(range(ids.size))
+    assert tiled.shape == (256, 256) and tiled.dtype == np.uint32
+    assert np.array_equal(tiled, labels)  # one tile: every cell owned, same ids
     # the model is cached per process: a second backend object reuses it
     assert backend.load() is make_backend("cellpose", model=str(random_cpsam_file),
                                           gpu=False).load()
-    # the tiled runner works with cellpose's output (one tile, image-wide normalisation)
-    tiled = run_to_end(segment_tiled(image, backend, [0, 1], tile_size=256, calibrate=False))
-    assert tiled.shape == (256, 256) and tiled.dtype == np.uint32
-    assert np.unique(tiled).tolist() == list(range(int(tiled.max()) + 1))
-    assert np.array_equal(tiled, labels)  # one tile: every cell owned, same ids
