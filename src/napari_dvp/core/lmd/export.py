@@ -153,8 +153,8 @@ def export_lmd_steps(
     samp = np.repeat(cell_rows, [len(a) for a in ids_list]) if ids_list else ids
     if len(np.unique(ids)) != len(ids):
         raise DvpInputError("a cell is in two samples; a cell can go into one sample only")
-    present = np.unique(labels)
-    present = present[present > 0]
+    all_centroids = label_centroids(labels)  # one pass over the image: ids present + centres
+    present = all_centroids["cell_id"].to_numpy()
     missing = ~np.isin(ids, present)
     if missing.any():
         raise DvpInputError(
@@ -176,13 +176,7 @@ def export_lmd_steps(
             )
     rg_parts, rg_idx = (shapely.get_parts(np.asarray(rgeoms, dtype=object), return_index=True)
                         if rgeoms else (np.empty(0, object), np.empty(0, np.int64)))
-    centroids = None
-    if cells is not None and {"cell_id", "centroid_row", "centroid_col"} <= set(cells.columns):
-        centroids = cells[["cell_id", "centroid_row", "centroid_col"]]
-        if not np.isin(present, centroids["cell_id"].to_numpy()).all():
-            centroids = None
-    if centroids is None:
-        centroids = label_centroids(labels)
+    centroids = all_centroids
     yield 2, total, "cells found"
 
     # shapes ---------------------------------------------------------------------------------
@@ -322,7 +316,7 @@ def export_lmd(
     options
         :class:`ExportOptions`.
     cells
-        Cell table (centroids of all cells speed up the checks).
+        Cell table (not needed for the shapes; kept for callers that have it).
     image
         Optional image for the QC picture background ((Y, X), (C, Y, X) or (Y, X, 3)).
 

@@ -67,14 +67,17 @@ def write_leica_xml(
         parts.append(f"  <X_CalibrationPoint_{i}>{x}</X_CalibrationPoint_{i}>\n"
                      f"  <Y_CalibrationPoint_{i}>{y}</Y_CalibrationPoint_{i}>\n")
     parts.append(f"  <ShapeCount>{len(shapes)}</ShapeCount>\n")
-    for n, (pts, well) in enumerate(zip(shapes, wells, strict=False), start=1):
-        pts = np.asarray(pts, dtype=np.int64)
+    counts = np.fromiter((len(p) for p in shapes), dtype=np.int64, count=len(shapes))
+    allp = (np.concatenate([np.asarray(p, dtype=np.int64).reshape(-1, 2) for p in shapes])
+            if len(shapes) else np.empty((0, 2), np.int64))
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    k = np.arange(len(allp)) - np.repeat(starts, counts) + 1
+    vals = np.column_stack([k, allp[:, 0], k, k, allp[:, 1], k]).ravel().tolist()
+    for n, (well, a, m) in enumerate(zip(wells, starts.tolist(), counts.tolist(),
+                                         strict=True), start=1):
         cap = f"    <CapID>{escape(str(well))}</CapID>\n" if well is not None else ""
-        coords = "".join(
-            f"    <X_{k}>{x}</X_{k}>\n    <Y_{k}>{y}</Y_{k}>\n"
-            for k, (x, y) in enumerate(pts.tolist(), start=1)
-        )
-        parts.append(f"  <Shape_{n}>\n    <PointCount>{len(pts)}</PointCount>\n{cap}"
+        coords = (_POINT * m) % tuple(vals[6 * a:6 * (a + m)])
+        parts.append(f"  <Shape_{n}>\n    <PointCount>{m}</PointCount>\n{cap}"
                      f"{coords}  </Shape_{n}>\n")
     parts.append("</ImageData>\n")
     path = Path(path)
@@ -101,6 +104,7 @@ def is_leica_xml(path: str | os.PathLike[str]) -> bool:
     return b"<ImageData" in head and (b"CalibrationPoint" in head or b"ShapeCount" in head)
 
 
+_POINT = "    <X_%d>%d</X_%d>\n    <Y_%d>%d</Y_%d>\n"
 _XY = re.compile(r"^([XY])_(\d+)$")
 
 

@@ -23,8 +23,10 @@ named ``exclude``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,7 +44,7 @@ from ..cell_table import (
     REGION,
     ROW,
 )
-from ..errors import DvpInputError
+from ..errors import DvpInputError, one_line
 
 PLAN_COLUMNS = ["sample_id", "class", "region", "replicate", "well", "n_cells", "area_um2",
                 "cell_ids", "kind", "geometry"]
@@ -279,6 +281,30 @@ def plan_samples(
     plan = plan[PLAN_COLUMNS]
     plan.attrs["warnings"] = warnings
     return plan
+
+
+def read_selection(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a ``cell_id,sample[,well]`` selection table (CSV, UTF-8) for :func:`plan_from_table`.
+
+    Raises
+    ------
+    DvpInputError
+        Missing, empty, binary, UTF-16 or otherwise unparsable file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DvpInputError(f"selection file {p} does not exist")
+    head = p.read_bytes()[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise DvpInputError(f"selection {p.name} is not UTF-8 text (UTF-16 or binary); save it "
+                            "as CSV (UTF-8)")
+    try:
+        return pd.read_csv(p, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        raise DvpInputError(f"selection {p.name} is empty; list cell_id,sample rows") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DvpInputError(f"cannot read selection {p.name} as CSV "
+                            f"({one_line(exc)[:120]})") from None
 
 
 def plan_from_table(

@@ -100,32 +100,37 @@ def contour_lines(labels: np.ndarray, cell_ids: np.ndarray,
     ids = np.asarray(cell_ids, dtype=np.int64)
     if slices is None:
         slices = ndi.find_objects(labels, max_label=int(ids.max()) if ids.size else 0)
-    h, w = labels.shape
     coords: list[np.ndarray] = []
     owner: list[int] = []
+    origin: list[tuple[int, int]] = []
+    find = cv2.findContours
     for k, cid in enumerate(ids.tolist()):
-        sl = slices[cid - 1] if cid - 1 < len(slices) else None
+        sl = slices[cid - 1] if 0 < cid <= len(slices) else None
         if sl is None:
             raise DvpInputError(f"cell {cid} is not in the labels image; check the selection")
         r0, c0 = max(sl[0].start - 1, 0), max(sl[1].start - 1, 0)
-        r1, c1 = min(sl[0].stop + 1, h), min(sl[1].stop + 1, w)
-        crop = (labels[r0:r1, c0:c1] == cid).astype(np.uint8)
-        found, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        for cnt in found:
-            p = cnt[:, 0, :].astype(np.float64)
-            p[:, 0] += c0
-            p[:, 1] += r0
-            if len(p) == 1:
-                p = np.vstack([p, p + 1e-6])
-            else:
-                p = np.vstack([p, p[:1]])
-            coords.append(p)
+        crop = (labels[r0:sl[0].stop + 1, c0:sl[1].stop + 1] == cid).view(np.uint8)
+        for cnt in find(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
+            coords.append(cnt.reshape(-1, 2))
             owner.append(k)
+            origin.append((c0, r0))
     if not coords:
         return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
     counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
-    lines = shapely.linestrings(np.concatenate(coords), indices=np.repeat(np.arange(len(coords)),
-                                                                          counts))
+    pts = np.concatenate(coords).astype(np.float64) + np.repeat(np.asarray(origin, float),
+                                                                 counts, axis=0)
+    ring_id = np.repeat(np.arange(len(coords)), counts)
+    lines = np.empty(len(coords), dtype=object)
+    big = counts >= 3
+    if big.any():  # rings: closed automatically
+        keep = big[ring_id]
+        lines[big] = shapely.linearrings(pts[keep], indices=np.cumsum(big)[ring_id[keep]] - 1)
+    small = np.flatnonzero(~big)
+    if small.size:  # one- or two-pixel-wide outlines: a (possibly zero-length) segment
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        a = pts[starts[small]]
+        b = pts[starts[small] + counts[small] - 1] + 1e-6
+        lines[small] = shapely.linestrings(np.stack([a, b], 1))
     return lines, np.asarray(owner, dtype=np.int64)
 
 
@@ -334,7 +339,11 @@ def build_shapes(
         is_region = np.r_[is_region, np.ones(len(rg), dtype=bool)]
 
     frame = shapely.box(-0.5, -0.5, w - 0.5, h - 0.5)
-    shapes = shapely.intersection(shapes, frame)
+    if len(shapes):
+        b = shapely.bounds(shapes)
+        off = (b[:, 0] < -0.5) | (b[:, 1] < -0.5) | (b[:, 2] > w - 0.5) | (b[:, 3] > h - 0.5)
+        if off.any():
+            shapes[off] = shapely.intersection(shapes[off], frame)
 
     # 5 protection ----------------------------------------------------------------------------
     gap = opt.gap_um / px
