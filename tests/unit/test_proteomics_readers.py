@@ -92,6 +92,30 @@ def test_tiny_diann_pg_matrix(tmp_path):
     assert list(a.var["gene"]) == ["STAT1", "STAT3"]
 
 
+def test_diann_pg_matrix_fast_and_forgiving_parsers_agree(tmp_path, monkeypatch):
+    from napari_dvp.core.proteomics import readers
+
+    head = ("Protein.Group\tProtein.Ids\tProtein.Names\tGenes\tFirst.Protein.Description\t"
+            "N.Sequences\tD:\\raw\\TEN_A1.d\tD:\\raw\\TEN_A2.d\n")
+    clean = _write(tmp_path / "clean.pg_matrix.tsv", head +
+                   " P42224 \tP42224\tSTAT1_HUMAN\t STAT1;STAT1B \t\t4\t1000\tNaN\n"
+                   "\tP40763\tSTAT3_HUMAN\t\tSTAT3 protein\t2\t0\t3e3\n")
+    odd = _write(tmp_path / "odd.pg_matrix.tsv", head +
+                 " P42224 \tP42224\tSTAT1_HUMAN\t STAT1;STAT1B \t\t4\t1000\tFiltered\n"
+                 "\tP40763\tSTAT3_HUMAN\t\tSTAT3 protein\t2\t0,0\t3000,0\n")
+    fast = read_proteomics(clean)
+    slow = read_proteomics(odd)  # decimal commas: pyarrow refuses, pandas path reads it
+    for a in (fast, slow):
+        np.testing.assert_array_equal(a.X, [[1000, NAN], [NAN, 3000]])
+        assert list(a.var_names) == ["P42224", "protein_1"]
+        assert list(a.var["gene"]) == ["STAT1", ""]
+        assert list(a.var["genes"]) == ["STAT1;STAT1B", ""]
+        assert list(a.var["description"]) == ["", "STAT3 protein"]
+    pd.testing.assert_frame_equal(fast.var, slow.var)
+    monkeypatch.setattr(readers, "_read_table", lambda *a, **k: pytest.fail("slow path used"))
+    read_proteomics(clean)  # the clean file never needs the pandas parser
+
+
 def _long_diann():
     return pd.DataFrame({
         "File.Name": ["x\\r1.d", "x\\r1.d", "x\\r2.d", "x\\r2.d", "x\\r2.d"],

@@ -177,14 +177,60 @@ def _read_table(path: Path, sep: str | None, usecols=None) -> pd.DataFrame:
     return pd.read_csv(path, sep=sep, usecols=usecols, low_memory=False, quotechar='"')
 
 
+_NULLS = sorted({v for w in _MISSING_WORDS - {"inf"} for v in (w, w.upper(), w.title())})
+
+
+def _read_matrix_fast(path: Path, sep: str | None, text: list[str], numeric: list[str]
+                      ) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+    """Text columns and a runs x proteins float64 block, parsed by pyarrow with explicit
+    column types (no type inference, no per-cell Python work). ``None`` when the file
+    needs the forgiving parser (decimal commas, odd words, ragged rows …).
+    """
+    if sep is None:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    types = {**{c: pa.float64() for c in numeric}, **{c: pa.string() for c in text}}
+    try:
+        tbl = pacsv.read_csv(
+            path, parse_options=pacsv.ParseOptions(delimiter=sep),
+            convert_options=pacsv.ConvertOptions(column_types=types, null_values=_NULLS,
+                                                 strings_can_be_null=False,
+                                                 include_columns=text + numeric))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    values = np.empty((len(numeric), tbl.num_rows), dtype=np.float64)  # runs x proteins
+    for j, c in enumerate(numeric):
+        values[j] = tbl.column(c).to_numpy()
+    values[~np.isfinite(values) | (values <= 0)] = np.nan
+    texts = {c: pc.utf8_trim_whitespace(tbl.column(c)).to_numpy(zero_copy_only=False)
+             .astype(object) for c in text}
+    return texts, values
+
+
 def _read_diann_pg(path: Path, cols: list[str], sep) -> ad.AnnData:
     annot = ["Protein.Group", "Protein.Ids", "Protein.Names", "Genes",
              "First.Protein.Description", "N.Sequences", "N.Proteotypic.Sequences"]
-    df = _read_table(path, sep)
     runs = [c for c in cols if c not in annot]
-    return _build(df["Protein.Group"], to_intensity(df[runs]), runs, path, "diann_pg_matrix",
-                  protein_ids=_text(df, "Protein.Ids"), protein_names=_text(df, "Protein.Names"),
-                  genes=_text(df, "Genes"), description=_text(df, "First.Protein.Description"))
+    text = [c for c in ("Protein.Group", "Protein.Ids", "Protein.Names", "Genes",
+                        "First.Protein.Description") if c in cols]
+    fast = _read_matrix_fast(path, sep, text, runs) if "Protein.Group" in text else None
+    if fast is not None:
+        t, values = fast
+
+        def col(c):
+            return t.get(c)
+    else:
+        df = _read_table(path, sep)
+        values = to_intensity(df[runs]).T
+
+        def col(c):
+            return _text(df, c)
+    return _build(col("Protein.Group"), values.T, runs, path, "diann_pg_matrix",
+                  protein_ids=col("Protein.Ids"), protein_names=col("Protein.Names"),
+                  genes=col("Genes"), description=col("First.Protein.Description"))
 
 
 def _pivot_long(df, run_col, id_col, q_col, annot: dict[str, str], path, fmt, q_cols=()):
