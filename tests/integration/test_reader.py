@@ -51,10 +51,10 @@ def _reader_registered() -> bool:
 
 
 def test_viewer_open_uses_plugin(make_napari_viewer, slide):
+    viewer = make_napari_viewer()
     if not _reader_registered():
         pytest.skip("reader napari-dvp.read_image is not in napari.yaml yet (lead registers it)")
     path, _ = slide
-    viewer = make_napari_viewer()
     viewer.open(str(path), plugin="napari-dvp")
     assert [lay.name for lay in viewer.layers] == NAMES
 
@@ -113,3 +113,18 @@ def test_labels_writer_round_trip(tmp_path, make_napari_viewer):
         back, px = open_labels(target)
         np.testing.assert_array_equal(back.compute(), lab)
         assert px == 0.5
+
+
+def test_layer_save_through_napari(tmp_path, make_napari_viewer):
+    viewer = make_napari_viewer()
+    if not _reader_registered():
+        pytest.skip("napari-dvp is not in napari.yaml yet (lead registers it)")
+    lab = np.zeros((64, 80), np.uint16)
+    lab[5:20, 5:30] = 3
+    layer = viewer.add_labels(lab, name="cells", metadata={"pixel_size_um": 0.65})
+    target = tmp_path / "cells.ome.tif"
+    written = layer.save(str(target), plugin="napari-dvp")
+    assert written == [str(target)]
+    back, px = open_labels(target)
+    np.testing.assert_array_equal(back.compute(), lab)
+    assert px == pytest.approx(0.65)
