@@ -128,3 +128,14 @@ def test_visible_area_limits_cells(make_napari_viewer, qtbot):
     rows, cols = np.nonzero(labels)
     assert labels.max() > 3
     assert rows.max() < r1 + 15 and cols.max() < c1 + 15
+
+
+@pytest.mark.slow
+def test_run_on_a_local_dask_cluster(make_napari_viewer, qtbot):
+    viewer, widget, truth = make(make_napari_viewer, qtbot, size=256)
+    widget.nuc_diam.setValue(7), widget.expand.setValue(3), widget.tile.setValue(128)
+    widget.workers.setValue(1)
+    widget.run_btn.click()
+    wait_done(qtbot, widget, timeout=120_000)
+    assert match_labels(np.asarray(viewer.layers["cells"].data), truth).f1 > 0.95
+    assert widget.progress.value() == widget.progress.maximum() == 4
