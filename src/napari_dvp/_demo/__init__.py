@@ -39,10 +39,22 @@ class DemoState:
         print(f"[demo] {message}", flush=True)
         self.log.append(message)
 
-    def screenshot(self, name: str) -> Path | None:
-        """Save a screenshot of the viewer canvas as ``out/name`` (PNG)."""
+    def screenshot(self, name: str, keep: tuple[str, ...] = ()) -> Path | None:
+        """Save a screenshot of the viewer window as ``out/name`` (PNG).
+
+        So that each picture shows its own step, the overlays that earlier
+        steps added are hidden first (the channel images and the layers named
+        in ``keep`` stay as they are).
+        """
         if self.viewer is None:
             return None
+        seen = self.extra.setdefault("_layers_seen", set())
+        for layer in self.viewer.layers:
+            if layer.name in seen and layer.name not in self.channel_names \
+                    and layer.name not in keep:
+                layer.visible = False
+        seen.update(layer.name for layer in self.viewer.layers)
+        self.viewer.window._qt_window.resize(1600, 1000)
         path = self.out / name
         self.viewer.screenshot(str(path), canvas_only=False)
         self.say(f"wrote {path.name}")

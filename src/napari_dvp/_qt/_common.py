@@ -5,6 +5,7 @@ error notifications, layer look-ups.
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -68,3 +69,38 @@ def notify_errors(func: F) -> F:
         return None
 
     return wrapper  # type: ignore[return-value]
+
+
+_UNIT_WATCHED: weakref.WeakSet = weakref.WeakSet()
+
+
+def ensure_consistent_units(viewer) -> None:
+    """Give every new layer the physical units of the slide (idempotent per viewer).
+
+    Image layers read by napari-dvp carry micrometre units; overlays added
+    later (QC state, classes, regions, LMD preview …) inherit them so napari
+    keeps its scale bar in µm instead of warning about inconsistent units.
+    """
+    if viewer in _UNIT_WATCHED:
+        return
+    _UNIT_WATCHED.add(viewer)
+
+    def _physical_units():
+        for layer in viewer.layers:
+            units = tuple(str(u) for u in layer.units)
+            if units and all(u != "pixel" for u in units):
+                return layer.units
+        return None
+
+    def _on_inserted(event) -> None:
+        layer = event.value
+        units = _physical_units()
+        if units is None or len(units) != layer.ndim:
+            return
+        if all(str(u) == "pixel" for u in layer.units):
+            layer.units = units
+
+    # before napari's own canvas handler, which draws (and checks units) at once
+    viewer.layers.events.inserted.connect(_on_inserted, position="first")
+    for layer in list(viewer.layers):
+        _on_inserted(type("E", (), {"value": layer})())
