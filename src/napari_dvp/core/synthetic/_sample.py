@@ -82,7 +82,7 @@ def _nominal(spec: SampleSpec, gi0: int, gi1: int) -> pd.DataFrame:
     })
 
 
-def iter_truth_table(spec: SampleSpec, exact_centroids: bool = True,
+def iter_truth_table(spec: SampleSpec, exact_centroids: bool = False,
                      tile: int = 2048) -> Generator[tuple[int, int], None, pd.DataFrame]:
     """Build the ground-truth cell table, yielding ``(done, total)`` progress.
 
@@ -119,7 +119,7 @@ def iter_truth_table(spec: SampleSpec, exact_centroids: bool = True,
     return table
 
 
-def truth_table(spec: SampleSpec, exact_centroids: bool = True) -> pd.DataFrame:
+def truth_table(spec: SampleSpec, exact_centroids: bool = False) -> pd.DataFrame:
     """The ground-truth cell table (see :func:`iter_truth_table`)."""
     gen = iter_truth_table(spec, exact_centroids)
     while True:
