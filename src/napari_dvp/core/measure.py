@@ -36,13 +36,14 @@ How each feature is computed
   border neighbours, Benkrid & Crookes) evaluated for all cells at once with
   array shifts; other cells count as background. It equals regionprops'
   ``perimeter`` (floating point rounding aside).
-* **Solidity**: area / convex area, where the convex area is the number of
-  pixel centres inside the convex hull of the pixels' edge midpoints (the
-  definition of :func:`skimage.morphology.convex_hull_image`). Hulls come
-  from shapely 2 in one vectorised call (built from the two ends of each
-  horizontal run of pixels); the pixel centres inside all hulls are counted
-  at once by scanning the hull edges row by row. Equal to regionprops'
-  ``solidity``.
+* **Solidity**: area / convex area, the convex area being the number of pixel
+  centres inside the convex hull of the pixels' edge midpoints (the definition
+  of :func:`skimage.morphology.convex_hull_image`, so equal to regionprops'
+  ``solidity``). Pure numpy for all cells at once: the hull's right and left
+  sides are the concave majorant / convex minorant of each row's last / first
+  column (pruned for all cells together until only hull vertices remain), the
+  hull is widened by the half-pixel diamond analytically and the integer
+  columns inside it are counted row by row (see :func:`_convex_pixel_area`).
 * **Big label values**: the tables are indexed by label value, so labels
   above :data:`MAX_LABEL` are refused (relabel them 1..n first).
 """
@@ -56,7 +57,6 @@ from math import sqrt
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from . import cell_table as ct
 from .errors import DvpInputError
@@ -138,12 +138,11 @@ class _Acc:
     nblocks: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     median: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     border: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
-    # cells cut by block edges: their pixels (labels, values) and hull vertices
+    # cells cut by block edges: their pixels (labels, values) and runs (for the hull)
     cut_labels: list = field(default_factory=list)
     cut_values: list = field(default_factory=list)
     ncut: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
-    hull_xy: list = field(default_factory=list)
-    hull_ids: list = field(default_factory=list)
+    hull_runs: list = field(default_factory=list)
     hull_area: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def grow(self, n: int) -> None:
@@ -169,9 +168,8 @@ def _perimeter_and_runs(lab_pad: np.ndarray, m: int):
     the image). A pixel is a *border* pixel when one of its 4 neighbours has
     another label; each border pixel gets the weight of skimage's perimeter
     kernel from the border neighbours of the same cell. Returns
-    ``(inner, border_labels, border_weights, (rows, cols), runs)``: the
-    candidate convex hull vertices and the horizontal runs ``(row, first col,
-    last col, label)`` (local to the inner block).
+    ``(inner, border_labels, border_weights, runs)``, the horizontal runs as
+    ``(row, first col, last col, label)`` local to the inner block.
     """
     h, w = lab_pad.shape
     core1 = lab_pad[1:h - 1, 1:w - 1]
@@ -189,12 +187,8 @@ def _perimeter_and_runs(lab_pad: np.ndarray, m: int):
         q = pidx + (dr * w + dc)
         code += ((lf[q] == me) & bf[q]).view(np.uint8) * np.uint8(wk)
     weight = _PERIM_W[code]
-    # hull vertex candidates: a vertex of the convex hull of the pixel centres
-    # ends a horizontal run *and* a vertical run (it is extreme along a
-    # direction with no zero component, or alone in its row/column)
     starts = lf[pidx - 1] != me
     stops = lf[pidx + 1] != me
-    ends = (starts | stops) & ((lf[pidx - w] != me) | (lf[pidx + w] != me))
     # horizontal runs: in row-major order the k-th run start pairs with the k-th stop;
     # runs going on into the margin start/stop at the block's first/last column
     s_r, s_c, s_l = br[starts], bc[starts], me[starts]
@@ -209,7 +203,7 @@ def _perimeter_and_runs(lab_pad: np.ndarray, m: int):
     extra = np.flatnonzero((last != 0) & (after == last))
     if extra.size:
         e_r, e_c = _merge_rowmajor(bw, (e_r, e_c), (extra, np.full_like(extra, bw - 1)))
-    return inner, me, weight, (br[ends], bc[ends]), (s_r, s_c, e_c, s_l)
+    return inner, me, weight, (s_r, s_c, e_c, s_l)
 
 
 def _merge_rowmajor(bw: int, a: tuple, b: tuple) -> tuple:
@@ -269,88 +263,100 @@ def _run_medians(sorted_vals: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return (sorted_vals[lo].astype(np.float64) + sorted_vals[hi].astype(np.float64)) / 2
 
 
-def _hulls(xy: np.ndarray, idx: np.ndarray):
-    """Convex hulls (shapely, vectorised) of the points ``xy`` (x, y) grouped by ``idx``."""
-    order = np.argsort(idx, kind="stable")
-    # one line string per cell straight from the coordinates (no GEOS point per
-    # pixel); its hull is the hull of its vertices. A lone point is doubled.
-    idx = idx[order]
-    xy = xy[order]
-    lone = np.bincount(idx)[idx] == 1
-    if lone.any():
-        xy = np.concatenate([xy, xy[lone]])
-        idx = np.concatenate([idx, idx[lone]])
-        o2 = np.argsort(idx, kind="stable")
-        xy, idx = xy[o2], idx[o2]
-    return shapely.convex_hull(shapely.linestrings(xy, indices=idx))
+def _upper_chain(cell: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Keep-mask of the vertices of each cell's concave majorant of ``x(y)``.
 
-
-def _hull_pixel_count(hulls: np.ndarray, eps: float = 1e-9) -> np.ndarray:
-    """Pixel area of the convex hull of each cell, as regionprops counts it.
-
-    ``hulls`` are the convex hulls ``P`` of the cells' pixel *centres* (points,
-    lines or polygons with integer vertices). regionprops takes the hull of the
-    pixel "diamonds" (edge midpoints), i.e. ``P ⊕ D`` with ``D`` the diamond of
-    radius 1/2, and counts the pixel centres inside or on it. At an integer row
-    ``y`` the right end of ``P ⊕ D`` is ``max(R(y) + 1/2, R(y - 1/2), R(y + 1/2))``
-    (``R`` is concave with kinks only at integer rows), the left end likewise.
-    So every hull edge is scanned at half-integer rows (vectorised over all
-    cells), the left/right ends per (cell, half row) taken, and the integer
-    columns between the ends counted and summed per cell.
+    Points are sorted by (cell, y) with one point per row. Points on or below
+    the chord of their alive neighbours are removed, all at once, until none
+    is (a vertex of the majorant is never on or below such a chord), so the
+    loop only ever drops points that are not hull vertices.
     """
-    n = len(hulls)
-    if n == 0:
-        return np.zeros(0)
-    xy, idx = shapely.get_coordinates(hulls, return_index=True)
-    y2v = np.round(2 * xy[:, 1]).astype(np.int64)  # vertices sit on integer rows
-    x1, x2 = xy[:-1, 0], xy[1:, 0]
-    y1, y2 = y2v[:-1], y2v[1:]
-    ok = (idx[:-1] == idx[1:]) & (y1 != y2)
-    x1, x2, y1, y2, e_idx = x1[ok], x2[ok], y1[ok], y2[ok], idx[:-1][ok]
-    lo = np.minimum(y1, y2)
-    nrow = np.abs(y2 - y1) + 1
-    e = np.repeat(np.arange(x1.size), nrow)
-    yy = lo[e] + (np.arange(e.size) - np.repeat(np.cumsum(nrow) - nrow, nrow))
-    xx = x1[e] + (yy - y1[e]) * (x2[e] - x1[e]) / (y2[e] - y1[e])
-    # the vertices themselves (covers points and horizontal edges)
-    xs = np.concatenate([xx, xy[:, 0]])
-    ys = np.concatenate([yy, y2v])
-    hs = np.concatenate([e_idx[e], idx])
-    # dense slot per (cell, half row): cells laid end to end, one slot per half row
-    first_v = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    ymin_c = np.full(n, 0, np.int64)
-    ymax_c = np.full(n, -1, np.int64)
-    ymin_c[idx[first_v]] = np.minimum.reduceat(y2v, first_v)
-    ymax_c[idx[first_v]] = np.maximum.reduceat(y2v, first_v)
-    span = ymax_c - ymin_c + 1
-    offset = np.cumsum(span) - span
-    slot = offset[hs] + (ys - ymin_c[hs])
+    alive = np.ones(x.size, bool)
+    while True:
+        idx = np.flatnonzero(alive)
+        if idx.size < 3:
+            return alive
+        p, i, n = idx[:-2], idx[1:-1], idx[2:]
+        inner = (cell[p] == cell[i]) & (cell[n] == cell[i])
+        drop = inner & ((x[i] - x[p]) * (y[n] - y[p]) <= (x[n] - x[p]) * (y[i] - y[p]))
+        if not drop.any():
+            return alive
+        alive[i[drop]] = False
+
+
+def _convex_pixel_area(cell, row, a, b, n: int) -> np.ndarray:
+    """Pixel area of each cell's convex hull, as regionprops counts it (pure numpy).
+
+    Input: the horizontal runs of every cell (compact cell index, row, first and
+    last column). regionprops takes the hull of the pixel "diamonds" (edge
+    midpoints), i.e. ``P ⊕ D`` with ``P`` the hull of the pixel centres and
+    ``D`` the diamond of radius 1/2, and counts the pixel centres inside or on
+    it. ``P``'s right side ``R(y)`` is the concave majorant of each row's last
+    column (its left side ``L`` the convex minorant of the first column): found
+    for all cells at once by :func:`_upper_chain`. With vertices on integer rows,
+    ``P ⊕ D`` spans ``[min(L(y) - 1/2, L(y ± 1/2)), max(R(y) + 1/2, R(y ± 1/2))]``
+    at row ``y``; the integer columns in between are counted and summed per cell.
+    """
+    if cell.size == 0:
+        return np.zeros(n)
+    cell = cell.astype(np.int64)
+    row = row.astype(np.int64)
+    rmin = int(row.min())
+    height = int(row.max()) - rmin + 1
+    key, inv = np.unique(cell * height + (row - rmin), return_inverse=True)
+    xl = np.full(key.size, np.iinfo(np.int64).max)
+    xr = np.full(key.size, np.iinfo(np.int64).min)
+    np.minimum.at(xl, inv, a.astype(np.int64))
+    np.maximum.at(xr, inv, b.astype(np.int64))
+    gc, gy = key // height, key % height
+    keep_r = _upper_chain(gc, gy, xr)
+    keep_l = _upper_chain(gc, gy, -xl)
+    # dense grid of every row from each cell's first to last row
+    first = np.flatnonzero(np.r_[True, gc[1:] != gc[:-1]])
+    last = np.r_[first[1:] - 1, gc.size - 1]
+    cells = gc[first]
+    y0, y1 = gy[first], gy[last]
+    span = y1 - y0 + 1
+    off = np.cumsum(span) - span
     total = int(span.sum())
-    xl = np.full(total, np.inf)
-    xr = np.full(total, -np.inf)
-    np.minimum.at(xl, slot, xs)
-    np.maximum.at(xr, slot, xs)
-    cell = np.repeat(np.arange(n), span)
-    yrow = ymin_c[cell] + (np.arange(total) - offset[cell])
-    prev_ok = np.r_[False, cell[1:] == cell[:-1]]
-    next_ok = np.r_[cell[:-1] == cell[1:], False]
-    # the same cell's ends half a row above/below (consecutive keys)
-    right = np.maximum.reduce([
-        xr + 0.5,
-        np.where(prev_ok, np.r_[-np.inf, xr[:-1]], -np.inf),
-        np.where(next_ok, np.r_[xr[1:], -np.inf], -np.inf)])
-    left = np.minimum.reduce([
-        xl - 0.5,
-        np.where(prev_ok, np.r_[np.inf, xl[:-1]], np.inf),
-        np.where(next_ok, np.r_[xl[1:], np.inf], np.inf)])
-    whole_row = yrow % 2 == 0
-    cnt = np.floor(right + eps) - np.ceil(left - eps) + 1
-    return np.bincount(cell[whole_row], np.maximum(cnt[whole_row], 0), n)
+    dcell = np.repeat(np.arange(cells.size), span)
+    dy = y0[dcell] + (np.arange(total) - off[dcell])
+    ginv = np.repeat(np.arange(cells.size), last - first + 1)  # group of each point
+    pos = off[ginv] + (gy - y0[ginv])  # dense position of each point
+
+    def side(keep, xv):
+        kp = np.full(total, -1)
+        kp[pos[keep]] = pos[keep]
+        prev = np.maximum.accumulate(kp)
+        kn = np.full(total, total)
+        kn[pos[keep]] = pos[keep]
+        nxt = np.minimum.accumulate(kn[::-1])[::-1]
+        val = np.zeros(total)
+        val[pos[keep]] = xv[keep]
+        yp, yn = dy[prev], dy[nxt]
+        t = np.where(yn > yp, (dy - yp) / np.where(yn > yp, yn - yp, 1), 0.0)
+        return val[prev] + t * (val[nxt] - val[prev])
+
+    right = side(keep_r, xr.astype(np.float64))
+    left = side(keep_l, xl.astype(np.float64))
+    same_next = np.r_[dcell[1:] == dcell[:-1], False]
+    same_prev = np.r_[False, dcell[1:] == dcell[:-1]]
+    r_half_next = np.where(same_next, (right + np.r_[right[1:], 0]) / 2, -np.inf)
+    r_half_prev = np.where(same_prev, (right + np.r_[0, right[:-1]]) / 2, -np.inf)
+    l_half_next = np.where(same_next, (left + np.r_[left[1:], 0]) / 2, np.inf)
+    l_half_prev = np.where(same_prev, (left + np.r_[0, left[:-1]]) / 2, np.inf)
+    hi = np.maximum.reduce([right + 0.5, r_half_next, r_half_prev])
+    lo = np.minimum.reduce([left - 0.5, l_half_next, l_half_prev])
+    eps = 1e-9
+    cnt = np.maximum(np.floor(hi + eps) - np.ceil(lo - eps) + 1, 0)
+    out = np.zeros(n)
+    out[cells] = np.bincount(dcell, cnt, cells.size)
+    return out
 
 
 def _block_stats(acc: _Acc, lab_pad, img_blk, m, r0, c0, shape, cut_edges):
     """Add the statistics of one block (inner part of ``lab_pad``) to ``acc``."""
-    inner, b_lab, b_w, (rr, cc), (run_r, run_a, run_b, run_lab) = _perimeter_and_runs(lab_pad, m)
+    inner, b_lab, b_w, (run_r, run_a, run_b, run_lab) = _perimeter_and_runs(lab_pad, m)
     bh, bw = inner.shape
     if run_lab.size == 0:
         return
@@ -443,27 +449,22 @@ def _block_stats(acc: _Acc, lab_pad, img_blk, m, r0, c0, shape, cut_edges):
     if bl:
         b = np.unique(np.concatenate(bl))
         acc.border[b[b != 0]] = True
-    # convex hull of the pixel centres (from the candidate vertices only)
-    hulls = _hulls(np.column_stack([cc + c0, rr + r0]).astype(np.float64),
-                   compact[inner[rr, cc]])
-    # cells wholly in this block: hull size now; others: keep hull vertices
-    whole = ~cut
-    acc.hull_area[present_ids[whole]] = _hull_pixel_count(hulls[whole])
+    # convex area: cells wholly in this block now; the runs of the others are kept
+    whole = ~cut[rc]
+    acc.hull_area[present_ids[~cut]] = _convex_pixel_area(
+        rc[whole], run_r[whole], run_a[whole], run_b[whole], k)[~cut]
     if cut.any():
-        xy, hidx = shapely.get_coordinates(hulls[cut], return_index=True)
-        acc.hull_xy.append(xy)
-        acc.hull_ids.append(present_ids[cut][hidx])
+        acc.hull_runs.append(np.column_stack([
+            run_lab[~whole], run_r[~whole] + r0, run_a[~whole] + c0, run_b[~whole] + c0,
+        ]).astype(np.int64))
 
 
 def _finish_cut_cells(acc: _Acc, ids: np.ndarray) -> None:
     """Exact medians and hull areas of cells whose pixels span several blocks."""
-    if acc.hull_xy:
-        hid = np.concatenate(acc.hull_ids)
-        xy = np.concatenate(acc.hull_xy)
-        order = np.argsort(hid, kind="stable")
-        hid, xy = hid[order], xy[order]
-        uid, inv = np.unique(hid, return_inverse=True)
-        acc.hull_area[uid] = _hull_pixel_count(_hulls(xy, inv))
+    if acc.hull_runs:
+        hr = np.concatenate(acc.hull_runs)
+        uid, inv = np.unique(hr[:, 0], return_inverse=True)
+        acc.hull_area[uid] = _convex_pixel_area(inv, hr[:, 1], hr[:, 2], hr[:, 3], uid.size)
     if acc.cut_labels:
         lab = np.concatenate(acc.cut_labels)
         vals = np.concatenate(acc.cut_values)
@@ -556,15 +557,13 @@ def measure_cells_iter(
 def _regather(acc: _Acc, labels, image, blocks) -> None:
     bad = np.flatnonzero((acc.nblocks > 1) & (acc.ncut < acc.nblocks))
     # drop the partial pieces of these cells and collect all their pixels/corners
-    keep_l, keep_v, keep_xy, keep_id = [], [], [], []
+    keep_l, keep_v, keep_runs = [], [], []
     for lab, val in zip(acc.cut_labels, acc.cut_values, strict=True):
         sel = ~np.isin(lab, bad)
         keep_l.append(lab[sel])
         keep_v.append(val[sel])
-    for xy, hid in zip(acc.hull_xy, acc.hull_ids, strict=True):
-        sel = ~np.isin(hid, bad)
-        keep_xy.append(xy[sel])
-        keep_id.append(hid[sel])
+    for runs in acc.hull_runs:
+        keep_runs.append(runs[~np.isin(runs[:, 0], bad)])
     for r0, r1, c0, c1 in blocks:
         blk = _load(labels[r0:r1, c0:c1])
         sel = np.isin(blk, bad)
@@ -576,10 +575,9 @@ def _regather(acc: _Acc, labels, image, blocks) -> None:
             ib = _load(image[:, r0:r1, c0:c1])
             keep_l.append(lab)
             keep_v.append(ib[:, rr, cc].T)
-        keep_xy.append(np.column_stack([cc + c0, rr + r0]).astype(np.float64))
-        keep_id.append(lab)
+        keep_runs.append(np.column_stack([lab, rr + r0, cc + c0, cc + c0]).astype(np.int64))
     acc.cut_labels, acc.cut_values = keep_l, keep_v
-    acc.hull_xy, acc.hull_ids = keep_xy, keep_id
+    acc.hull_runs = keep_runs
 
 
 def _table(acc: _Acc, names: list[str], px: float, border: bool) -> pd.DataFrame:
