@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 
 from napari_dvp._lmd_reader import napari_get_reader
@@ -36,3 +37,32 @@ def test_reader_declines_other_files(tmp_path):
     txt = tmp_path / "a.txt"
     txt.write_text("x")
     assert napari_get_reader(str(txt)) is None
+
+
+# third-party warnings raised inside py-lmd (numba typed dict; skimage deprecations it calls)
+@pytest.mark.filterwarnings("ignore:unsafe cast from int64 to uint32:Warning")
+@pytest.mark.filterwarnings("ignore:`binary_(erosion|dilation)` is deprecated:FutureWarning")
+def test_reader_places_py_lmd_export_on_the_image(tmp_path):
+    """An XML written by py-lmd from a segmentation lands on its cells (1 unit = 1 px)."""
+    import contextlib
+    import io
+
+    lmd_lib = pytest.importorskip("lmd.lib")
+    labels, cells = make_tissue(120)
+    ids = [1, 2, 9, 20]
+    loader = lmd_lib.SegmentationLoader(
+        config={"orientation_transform": np.array([[0, -1], [1, 0]]), "threads": 1,
+                "path_optimization": "none"})
+    cal = np.array([[0, 0], [0, 119], [119, 60]])
+    with contextlib.redirect_stdout(io.StringIO()):
+        coll = loader(labels, [{"classes": ids, "well": "B3"}], cal)
+        coll.save(str(tmp_path / "pylmd.xml"))
+    (shapes, meta, _), (marks, _, _) = napari_get_reader(str(tmp_path / "pylmd.xml"))(
+        str(tmp_path / "pylmd.xml"))
+    np.testing.assert_allclose(marks, cal, atol=0.02)
+    assert set(meta["features"]["well"]) == {"B3"}
+    polys = [shapely.Polygon(s[:, ::-1]) for s in shapes]
+    for cid in ids:
+        c = cells.set_index("cell_id").loc[cid]
+        pt = shapely.Point(c["centroid_col"], c["centroid_row"])
+        assert any(p.contains(pt) for p in polys)
