@@ -64,15 +64,9 @@ def write_table(path: str | Path, table) -> None:
 
 def _scheme(args):
     from ..core.errors import DvpInputError
-    from ..core.gating import GatingScheme, load_gating, parse_rules
+    from ..core.gating import load_rules
 
-    p = Path(args.rules)
-    if p.suffix.lower() == ".json":
-        scheme = load_gating(p)
-    else:
-        if not p.is_file():
-            raise DvpInputError(f"rules file {p} not found")
-        scheme = GatingScheme(parse_rules(p.read_text(encoding="utf-8")))
+    scheme = load_rules(args.rules)
     for item in args.threshold:
         marker, sep, value = item.partition("=")
         try:

@@ -43,10 +43,10 @@ def _read_labels(path: Path):
 def run(args: argparse.Namespace) -> int:
     """Run the export; returns 0 on success."""
     import numpy as np
-    import pandas as pd
 
     from ..core.errors import DvpInputError
     from ..core.lmd import Calibration, ExportOptions, export_lmd, parse_marks, plan_from_table
+    from ..core.lmd.plan import read_selection
 
     labels_path, sel_path = Path(args.labels), Path(args.selection)
     for p, what in ((labels_path, "labels"), (sel_path, "selection")):
@@ -59,10 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise DvpInputError(f"{labels_path.name} does not record its pixel size; "
                             "give --pixel-size-um")
     labels = np.asarray(data)
-    try:
-        table = pd.read_csv(sel_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DvpInputError(f"cannot read selection {sel_path.name} as CSV ({exc})") from exc
+    table = read_selection(sel_path)
     ids = np.unique(labels)
     plan = plan_from_table(table, label_ids=ids[ids > 0])
     opts = ExportOptions(fmt=args.fmt, plate=args.plate, dilate_um=args.dilate_um,

@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -313,3 +314,34 @@ def load_gating(path: str | os.PathLike[str]) -> GatingScheme:
         raise DvpInputError(f"{path} is not a gating JSON file ({exc.__class__.__name__})"
                             ) from None
     return GatingScheme.from_dict(d)
+
+
+def load_rules(path: str | os.PathLike[str]) -> GatingScheme:
+    """Read gating rules: a ``.json`` saved by :func:`save_gating`, or a text file of lines
+    ``Class name: rule`` (UTF-8).
+
+    Raises
+    ------
+    DvpInputError
+        Missing file, not UTF-8 text, no rule, or a rule that does not parse.
+    """
+    if str(path).lower().endswith(".json"):
+        return load_gating(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DvpInputError(f"rules file {path} not found") from None
+    except OSError as exc:
+        raise DvpInputError(f"cannot read rules file {path} ({exc.strerror})") from None
+    try:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw:
+            raise UnicodeDecodeError("utf-8", raw[:1], 0, 1, "UTF-16 or binary")
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DvpInputError(f"rules file {os.path.basename(path)} is not UTF-8 text; save the "
+                            "lines 'Class: marker+' as plain text (UTF-8)") from None
+    rules = parse_rules(text)
+    if not rules:
+        raise DvpInputError(f"rules file {os.path.basename(path)} holds no rule; write lines "
+                            "like 'CD8 T cell: CD8+ and panCK-'")
+    return GatingScheme(rules)
