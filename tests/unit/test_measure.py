@@ -145,3 +145,20 @@ def test_measure_in_box_matches_full(case):
 def test_bad_input(labels, image, names, match):
     with pytest.raises(DvpInputError, match=match):
         measure_cells(labels, image, names, 1.0)
+
+
+def test_ragged_blobs_solidity_and_perimeter_exact():
+    """Non-convex, holey, fragmented shapes from thresholded smoothed noise."""
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(7)
+    noise = ndi.gaussian_filter(rng.random((160, 160)), 2.5)
+    lab, _ = ndi.label(noise > np.quantile(noise, 0.55))
+    lab[::37] = 0  # cut some blobs in pieces with lines
+    lab = lab.astype(np.uint16)
+    tab = measure_cells(lab, None, None, 1.0, block_size=50)
+    rp = pd.DataFrame(measure.regionprops_table(lab, properties=("label", "solidity",
+                                                                 "perimeter")))
+    assert tab["cell_id"].tolist() == rp["label"].tolist()
+    np.testing.assert_allclose(tab["solidity"], rp["solidity"], atol=1e-12)
+    np.testing.assert_allclose(tab["perimeter_um"], rp["perimeter"], atol=1e-9)
