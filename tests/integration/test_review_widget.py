@@ -146,3 +146,38 @@ def test_errors_are_notifications(make_napari_viewer, sample, qtbot, monkeypatch
     w.merge_with(3)
     assert any("select a cell first" in s for s in shown)
     assert any("Merge with" in s for s in shown)
+
+
+def test_labels_of_another_size_measure_shapes_only(make_napari_viewer, sample, qtbot,
+                                                    monkeypatch):
+    warned = []
+    monkeypatch.setattr("napari_dvp._qt.review_widget.show_warning", warned.append)
+    viewer = make_napari_viewer()
+    viewer.add_image(sample.image[0], name="DAPI")
+    labels = viewer.add_labels(sample.labels[:200, :180].copy(), name="cells")
+    w = ReviewWidget(viewer)
+    w.find_suspicious()
+    qtbot.waitUntil(lambda: "qc_flagged" in labels.features.columns, timeout=30000)
+    assert warned and "(200, 180)" in warned[0]
+    t = cell_table_of(labels)
+    assert "area_um2" in t.columns and not any(c.startswith("mean_") for c in t.columns)
+
+
+def test_merge_by_clicking_the_other_cell(make_napari_viewer, sample, qtbot):
+    from types import SimpleNamespace
+
+    viewer, w, labels = open_viewer(make_napari_viewer, sample)
+    t0 = cell_table_of(labels)
+    a, b = int(t0.cell_id.iloc[3]), int(t0.cell_id.iloc[4])
+    w.go_to_cell(a)
+    w.merge()
+    assert w._pick_other in labels.mouse_drag_callbacks
+    assert viewer.layers.selection.active is labels
+    r, c = np.argwhere(labels.data == b)[0]
+    # the layer calls its drag callbacks with the click's world position
+    for cb in list(labels.mouse_drag_callbacks):
+        if cb == w._pick_other:
+            cb(labels, SimpleNamespace(position=(r * 0.5, c * 0.5)))
+    assert w._pick_other not in labels.mouse_drag_callbacks
+    assert max(a, b) not in labels.data
+    assert max(a, b) not in cell_table_of(labels).cell_id.tolist()

@@ -28,7 +28,14 @@ from ..core import cell_table as ct
 from ..core import qc
 from ..core.edits import EditHistory
 from ..core.errors import DvpInputError
-from ._common import cell_table_of, labels_layers, notify_errors, set_cell_table, show_info
+from ._common import (
+    cell_table_of,
+    labels_layers,
+    notify_errors,
+    set_cell_table,
+    show_info,
+    show_warning,
+)
 from .review_table import (
     OVERLAY,
     DataFrameModel,
@@ -220,6 +227,9 @@ class ReviewWidget(QWidget):
             self._flag(table)
             return
         image, names = self._image(layer)
+        if image is None and self._channels():
+            show_warning(f"no image layer has the size of '{layer.name}' "
+                         f"{tuple(level0(layer).shape)}: measuring shapes only, no intensities")
         job = thread_worker(measure_job)(level0(layer), image, names, self._pixel_size(layer))
         job.yielded.connect(lambda p: (self.progress.setMaximum(p[1]),
                                        self.progress.setValue(p[0])))
@@ -324,6 +334,7 @@ class ReviewWidget(QWidget):
         layer = self.labels_layer()
         if self._pick_other not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.append(self._pick_other)
+        self.viewer.layers.selection.active = layer  # clicks reach the active layer only
         self.status.setText(f"Click the cell to merge with cell {self._pending_merge}.")
 
     def _pick_other(self, layer, event) -> None:
