@@ -119,7 +119,7 @@ def test_bad_edits():
     assert not h.undo_stack
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(st.tuples(st.sampled_from(["delete", "merge", "split"]),
                               st.integers(1, 25), st.integers(1, 25), st.floats(0, 1)),
                     min_size=1, max_size=5))
