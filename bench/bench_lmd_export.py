@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -99,6 +100,8 @@ def main() -> None:
         big_rate = a.n_ours / t_big
         print(f"napari-dvp export_lmd:     {a.n_ours} cells ({len(res_big.manifest)} wells) in "
               f"{t_big:.1f} s = {big_rate:.0f} cells/s; with QC picture {t_big_qc:.1f} s")
+        print(f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+              "(other jobs slow both tools alike)")
         print(f"speed-up vs py-lmd: {ours_rate_small / py_rate:.0f}x on the same "
               f"{a.n_pylmd} cells, {big_rate / py_rate:.0f}x at {a.n_ours} cells")
         result = {
@@ -112,6 +115,8 @@ def main() -> None:
                            "path_before_um": res_big.path_before_um,
                            "path_after_um": res_big.path_after_um},
             "ratio_same_cells": ours_rate_small / py_rate,
+            "load_average_1min_at_end": os.getloadavg()[0],
+            "cpu_count": os.cpu_count(),
             "ratio_large": big_rate / py_rate,
         }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -108,3 +108,22 @@ def test_cut_order_shortens_path():
     line = np.c_[np.arange(50.0), np.zeros(50)]
     assert path_length(line, optimise_order(line)) <= path_length(line)
     assert optimise_order(pts[:2]).tolist() == [0, 1]
+
+
+def test_plan_wells_and_preview_lut():
+    import pandas as pd
+
+    from napari_dvp.core.lmd.collectors import plan_wells
+    from napari_dvp.core.lmd.qc import well_lut
+    from napari_dvp.core.lut import apply_lut
+
+    plan = pd.DataFrame({"sample_id": ["a", "b", "c"], "well": ["", "D4", ""],
+                         "cell_ids": [(1, 2), (3,), (5,)]})
+    wells = plan_wells(plan, make_collector("96", order="column"))
+    assert wells == {"a": "A1", "b": "D4", "c": "B1"}
+    lut = well_lut(plan, wells, max_id=6)
+    assert lut.shape == (7, 4) and lut.dtype == np.uint8
+    assert (lut[[0, 4, 6], 3] == 0).all() and (lut[[1, 2, 3, 5], 3] == 255).all()
+    assert (lut[1] == lut[2]).all() and not (lut[1] == lut[3]).all()
+    labels = np.array([[0, 1], [3, 4]])
+    assert (apply_lut(labels, lut)[1, 0] == lut[3]).all()

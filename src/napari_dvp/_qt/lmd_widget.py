@@ -27,10 +27,11 @@ from qtpy.QtWidgets import (
 from ..core.errors import DvpInputError, one_line
 from ..core.lmd import Calibration, ExportOptions, PlanOptions, plan_samples
 from ..core.lmd.calibration import check_marks
+from ..core.lmd.collectors import make_collector, plan_wells
 from ..core.lmd.export import export_lmd_steps
-from ..core.lmd.qc import well_colours
+from ..core.lmd.qc import well_lut
 from ..core.lmd.shapes import cell_outlines
-from ..core.lut import apply_lut, build_lut
+from ..core.lut import apply_lut
 from ._common import cell_table_of, labels_layers, notify_errors, show_info
 from .lmd_plan_table import PlanTable
 
@@ -210,35 +211,23 @@ class LmdWidget(QWidget):
         self.status.setText(f"{len(plan)} samples planned." + (" " + "; ".join(warn[:3])
                                                               if warn else ""))
 
-    def _wells(self, plan):
-        from ..core.lmd.collectors import assign_wells, make_collector
-
-        col = make_collector(self.plate.currentText(), skip_outer=self.skip_outer.isChecked(),
-                             order=self.order.currentText())
-        return assign_wells(list(plan["sample_id"]), col, dict(zip(plan["sample_id"],
-                                                                   plan["well"], strict=True)))
-
     @notify_errors
     def preview(self, *_):
         """Colour every planned cell by its well (one image layer through a lookup table)."""
         plan = self.table.plan()
         if not len(plan):
             return
-        wells = self._wells(plan)
+        col = make_collector(self.plate.currentText(), skip_outer=self.skip_outer.isChecked(),
+                             order=self.order.currentText())
+        wells = plan_wells(plan, col)
         self.table.show_wells(wells)
-        colours = well_colours([wells[s] for s in plan["sample_id"]])
-        ids = np.concatenate([np.asarray(c, dtype=np.int64) for c in plan["cell_ids"]])
-        rgba = np.concatenate([np.tile(colours[wells[s]], (len(c), 1))
-                               for s, c in zip(plan["sample_id"], plan["cell_ids"], strict=True)])
         layer = self._layer()
-        lut = build_lut(ids, rgba.astype(np.float32), max_id=int(np.asarray(layer.data).max()),
-                        fill=0.0)
-        data = apply_lut(layer.data, lut)
+        data = apply_lut(layer.data, well_lut(plan, wells, int(np.max(layer.data))))
         if PREVIEW_LAYER in self.viewer.layers:
             self.viewer.layers[PREVIEW_LAYER].data = data
         else:
             self.viewer.add_image(data, name=PREVIEW_LAYER, rgb=True, scale=layer.scale,
-                                  translate=layer.translate, opacity=0.7)
+                                  translate=layer.translate, opacity=0.8)
 
     @notify_errors
     def preview_selected_well(self, *_):

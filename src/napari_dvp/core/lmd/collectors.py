@@ -159,3 +159,10 @@ def assign_wells(
         )
     out.update(zip(rest, free, strict=False))
     return {sid: out[sid] for sid in sample_ids}
+
+
+def plan_wells(plan, collector: Collector) -> dict[str, str]:
+    """Wells of a plan's samples (its ``well`` column where set, the rest in fill order)."""
+    sids = [str(s) for s in plan["sample_id"]]
+    preset = dict(zip(sids, plan["well"], strict=True)) if "well" in plan else {}
+    return assign_wells(sids, collector, preset)

@@ -126,6 +126,7 @@ def read_leica_xml(path: str | os.PathLike[str]) -> LeicaXml:
         raise DvpInputError(
             f"{Path(path).name} is not a Leica LMD file (root <{root.tag}>, expected <ImageData>)"
         )
+    name = Path(path).name
     cal = np.zeros((3, 2), dtype=np.int64)
     seen = 0
     shapes: list[np.ndarray] = []
@@ -136,12 +137,16 @@ def read_leica_xml(path: str | os.PathLike[str]) -> LeicaXml:
         if m:
             k = int(m.group(2)) - 1
             if 0 <= k < 3:
-                cal[k, 0 if m.group(1) == "X" else 1] = int(float(child.text or 0))
+                cal[k, 0 if m.group(1) == "X" else 1] = _coordinate(child.text, tag, name)
                 seen += 1
             continue
         if tag.startswith("Shape_"):
-            count = child.findtext("PointCount")
-            n = int(count) if count else 0
+            count = (child.findtext("PointCount") or "0").strip()
+            n_xy = sum(1 for el in child if _XY.match(el.tag))
+            if not count.isdigit() or int(count) > n_xy:  # also refuses a huge declared count
+                raise DvpInputError(f"{name}: {tag} has PointCount {count[:20]!r} but holds "
+                                    f"{n_xy // 2} points; the file is damaged, export it again")
+            n = int(count)
             pts = np.zeros((n, 2), dtype=np.int64)
             well = None
             for el in child:
@@ -149,13 +154,26 @@ def read_leica_xml(path: str | os.PathLike[str]) -> LeicaXml:
                 if mm:
                     k = int(mm.group(2)) - 1
                     if 0 <= k < n:
-                        pts[k, 0 if mm.group(1) == "X" else 1] = int(float(el.text or 0))
+                        pts[k, 0 if mm.group(1) == "X" else 1] = _coordinate(
+                            el.text, f"{tag}/{el.tag}", name)
                 elif el.tag == "CapID":
                     well = (el.text or "").strip() or None
             shapes.append(pts)
             wells.append(well)
     if seen < 6:
         raise DvpInputError(
-            f"{Path(path).name} lacks the three calibration points of an LMD file"
+            f"{name} lacks the three calibration points of an LMD file"
         )
     return LeicaXml(cal, shapes, wells)
+
+
+def _coordinate(text: str | None, where: str, name: str) -> int:
+    """An integer coordinate of the XML (``1.0`` accepted); one-line error otherwise."""
+    try:
+        value = float(text or 0)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or abs(value) > 2**53:
+        raise DvpInputError(f"{name}: {where} holds {str(text).strip()[:20]!r}, not a "
+                            "coordinate; the file is damaged, export it again")
+    return int(value)

@@ -346,7 +346,8 @@ def plan_from_table(
         cid = pd.to_numeric(t[CELL_ID], errors="raise").to_numpy()
     except (TypeError, ValueError) as exc:
         raise DvpInputError("selection column cell_id must hold integer label values") from exc
-    if not np.all(np.equal(np.mod(cid, 1), 0)) or (cid <= 0).any():
+    if (not np.isfinite(cid).all() or not np.all(np.equal(np.mod(cid, 1), 0))
+            or (cid <= 0).any()):
         raise DvpInputError("selection column cell_id must hold positive integer label values")
     t = t.assign(**{CELL_ID: cid.astype(np.int64), "sample": t["sample"].astype(str).str.strip()})
     dup = t[CELL_ID].duplicated()

@@ -18,6 +18,21 @@ def well_colours(wells: list[str]) -> dict[str, tuple[float, float, float, float
     return {w: cmap(hue_first[k % 20]) for k, w in enumerate(uniq)}
 
 
+def well_lut(plan, wells: dict[str, str], max_id: int | None = None) -> np.ndarray:
+    """RGBA ``uint8`` lookup table: every planned cell in its well's colour, others transparent.
+
+    Use with :func:`napari_dvp.core.lut.apply_lut` over the labels (lazy for dask labels).
+    """
+    from ..lut import build_lut
+
+    colours = well_colours([wells[s] for s in plan["sample_id"]])
+    ids = [np.asarray(c, dtype=np.int64) for c in plan["cell_ids"]]
+    rgba = (np.asarray([colours[wells[s]] for s in plan["sample_id"]]) * 255).astype(np.uint8)
+    per_cell = np.repeat(rgba, [len(c) for c in ids], axis=0)
+    all_ids = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    return build_lut(all_ids, per_cell.reshape(-1, 4), max_id=max_id, fill=0, dtype=np.uint8)
+
+
 def _background(labels: np.ndarray, image: np.ndarray | None, step: int) -> np.ndarray:
     if image is not None:
         img = np.asarray(image)
@@ -67,7 +82,9 @@ def draw_qc(
               interpolation="nearest")
     colours = well_colours(list(wells))
     if len(geoms):
-        coords, idx = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
+        # at most one vertex per output pixel: drawing 100k shapes stays quick
+        rings = shapely.simplify(shapely.get_exterior_ring(geoms), step * 0.5)
+        coords, idx = shapely.get_coordinates(rings, return_index=True)
         verts = np.split(coords, np.flatnonzero(np.diff(idx)) + 1)
         face = [colours[wl] for wl in wells]
         ax.add_collection(PolyCollection(verts, facecolors=face, edgecolors=face,
