@@ -118,6 +118,11 @@ class GatingScheme:
             thr = {str(k): float(v) for k, v in dict(d.get("thresholds", {})).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise DvpInputError(f"gating file is malformed ({exc}); save it again") from None
+        bad = [k for k, v in thr.items() if not np.isfinite(v)]
+        if bad:
+            raise DvpInputError(f"gating file gives marker {bad[0]!r} the threshold "
+                                f"{thr[bad[0]]}; thresholds must be finite numbers, set it in "
+                                "the Gating widget")
         scheme = cls(rules=rules, thresholds=thr, statistic=str(d.get("statistic", "mean")))
         for r in scheme.rules:
             compile_rule(r.expr)

@@ -31,7 +31,7 @@ import shapely
 import shapely.geometry
 
 from .atomic import write_text_atomic
-from .errors import DvpInputError
+from .errors import DvpInputError, one_line
 from .regions import Region, color_for
 
 OBJECT_TYPES = ("annotation", "detection", "cell", "tile", "tma_core", "root")
@@ -97,7 +97,10 @@ def read_geojson(path: str | os.PathLike[str], image_shape: Sequence[int] | None
             obj = json.load(fh)
     except FileNotFoundError:
         raise DvpInputError(f"GeoJSON file {path} not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise DvpInputError(f"{path} is not GeoJSON: not UTF-8 text (UTF-16, another encoding "
+                            "or binary); export it again from QuPath") from None
+    except json.JSONDecodeError as exc:
         raise DvpInputError(f"{path} is not GeoJSON (not valid JSON: {exc.__class__.__name__} "
                             f"at {getattr(exc, 'pos', '?')}); export it again from QuPath"
                             ) from None
@@ -147,7 +150,11 @@ def parse_geojson(obj: Any, image_shape: Sequence[int] | None = None, outside: s
         if geom is None:
             dropped += 1
             continue
-        props = dict(f.get("properties") or {})
+        props = f.get("properties") or {}
+        if not isinstance(props, Mapping):
+            raise DvpInputError(f"{source}: object {i} has 'properties' that are not a mapping "
+                                f"({type(props).__name__}); export it again from QuPath")
+        props = dict(props)
         nucleus = props.pop("nucleusGeometry", None)
         nucleus = _shape(nucleus, i, source) if nucleus else None
         if not geom.is_valid:
@@ -186,10 +193,15 @@ def _shape(g: Any, i: int, source: str) -> shapely.Geometry | None:
     if g is None:
         return None
     try:
-        geom = shapely.geometry.shape(g)
+        with warnings.catch_warnings():  # NaN/inf coordinates: refused below, not warned
+            warnings.simplefilter("ignore", RuntimeWarning)
+            geom = shapely.geometry.shape(g)
     except Exception as exc:
         raise DvpInputError(f"{source}: object {i} has an unreadable geometry "
-                            f"({type(exc).__name__}: {exc})") from None
+                            f"({type(exc).__name__}: {one_line(exc)[:100]})") from None
+    if not np.isfinite(shapely.get_coordinates(geom)).all():
+        raise DvpInputError(f"{source}: object {i} has NaN or infinite coordinates; fix or "
+                            "delete that object and export again")
     return None if geom.is_empty else geom
 
 

@@ -224,6 +224,9 @@ def _open_tiff(path: Path) -> TissueImage:
             raise DvpInputError(f"{name} is damaged ({exc}); copy or export it again") from None
         except OSError as exc:
             raise DvpInputError(f"cannot read {name}: {exc.strerror or exc}") from None
+        except Exception as exc:  # struct.error, ValueError … from a header cut short
+            raise DvpInputError(f"{name} is damaged ({type(exc).__name__}: {exc}); copy or "
+                                "export it again") from None
         try:
             image = _tiff_image(path, tf, log)
         except DvpInputError:
@@ -278,6 +281,11 @@ def _check_complete(series: Any, file_size: int, damaged: str) -> None:
             if page is None:
                 raise DvpInputError(f"{damaged} (pages are missing)")
             offsets, counts = page.dataoffsets, page.databytecounts
+            expected = math.prod(page.chunked)
+            if len(offsets) < expected:  # e.g. 10^6 x 10^6 pixels declared, 1 strip stored
+                shape = "x".join(map(str, page.shape))
+                raise DvpInputError(f"{damaged} (it declares {shape} pixels in {expected} "
+                                    f"tiles/strips but stores {len(offsets)})")
             if len(offsets) and max(o + c for o, c in zip(offsets, counts, strict=False)) > \
                     file_size:
                 raise DvpInputError(f"{damaged} (image data ends after the end of the file)")

@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from ..errors import DvpInputError
+from ..errors import DvpInputError, one_line
 
 
 def write_leica_xml(
@@ -116,12 +116,18 @@ def read_leica_xml(path: str | os.PathLike[str]) -> LeicaXml:
     DvpInputError
         If the file is not XML or not an LMD shape file.
     """
+    from defusedxml import DefusedXmlException
     from defusedxml import ElementTree as SafeET
 
     try:
         root = SafeET.parse(str(path)).getroot()
-    except Exception as exc:  # ParseError, DefusedXmlException, OSError
-        raise DvpInputError(f"{Path(path).name} is not a readable XML file ({exc})") from exc
+    except DefusedXmlException as exc:  # entity declarations, external references
+        raise DvpInputError(f"{Path(path).name} declares XML entities or external references "
+                            f"({type(exc).__name__}), which are refused for safety; export the "
+                            "file again from the LMD software") from None
+    except Exception as exc:  # ParseError, OSError
+        raise DvpInputError(f"{Path(path).name} is not a readable XML file "
+                            f"({one_line(exc)[:120]})") from None
     if root.tag != "ImageData":
         raise DvpInputError(
             f"{Path(path).name} is not a Leica LMD file (root <{root.tag}>, expected <ImageData>)"
@@ -143,7 +149,7 @@ def read_leica_xml(path: str | os.PathLike[str]) -> LeicaXml:
         if tag.startswith("Shape_"):
             count = (child.findtext("PointCount") or "0").strip()
             n_xy = sum(1 for el in child if _XY.match(el.tag))
-            if not count.isdigit() or int(count) > n_xy:  # also refuses a huge declared count
+            if not count.isdigit() or 2 * int(count) > n_xy:  # also refuses a huge declared count
                 raise DvpInputError(f"{name}: {tag} has PointCount {count[:20]!r} but holds "
                                     f"{n_xy // 2} points; the file is damaged, export it again")
             n = int(count)
