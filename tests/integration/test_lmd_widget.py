@@ -54,6 +54,9 @@ def test_plan_preview_calibrate_export(widget, qtbot, tmp_path):
     plan = w.table.plan()
     assert len(plan) == 3 and plan.at[0, "sample_id"] == "keratinocyte_patch_1"
     assert plan.at[0, "well"] == "C5"
+    w.order.setCurrentText("column")  # the grey (automatic) wells follow the collector
+    assert [w.table.item(r, 1).text() for r in range(3)] == ["C5", "A1", "B1"]
+    w.order.setCurrentText("row")
     # calibration: guided, validated
     w.pick_calibration()
     pts = viewer.layers[CAL_LAYER]
@@ -74,6 +77,7 @@ def test_plan_preview_calibrate_export(widget, qtbot, tmp_path):
     manifest = pd.read_csv(out / "manifest.csv")
     assert manifest["sample_id"].tolist()[0] == "keratinocyte_patch_1"
     assert manifest["well"].tolist() == ["C5", "A1", "A2"]
+    assert [w.table.item(r, 1).text() for r in range(3)] == ["C5", "A1", "A2"]
     assert len(list(out.glob("*.xml"))) == 1
     assert w.progress.value() == w.progress.maximum()
 

@@ -133,6 +133,9 @@ class LmdWidget(QWidget):
         self.table.plan_changed.connect(self.preview)
         self.table.itemSelectionChanged.connect(self.preview_selected_well)
         self.cal_btn.clicked.connect(self.pick_calibration)
+        self.plate.currentTextChanged.connect(self.preview)  # wells follow the collector
+        self.skip_outer.toggled.connect(self.preview)
+        self.order.currentTextChanged.connect(self.preview)
         self.export_btn.clicked.connect(self._export_clicked)
         self.cancel_btn.clicked.connect(self.cancel)
         self.viewer.layers.events.inserted.connect(self._fill_labels)
