@@ -562,7 +562,12 @@ def read_slots(folder: Path, files: Mapping, project: Project, verify: bool = Tr
         if not isinstance(entry, Mapping) or "file" not in entry:
             raise DvpInputError(f"{folder.name}: the index's '{slot}' entry "
                                 "names no file; restore the folder from a backup")
-        p = folder / str(entry["file"])
+        name = str(entry["file"])
+        if not name or Path(name).name != name or name in (".", ".."):
+            raise DvpInputError(f"{folder.name}: the index's '{slot}' entry names "
+                                f"{name[:60]!r}, outside the project folder; restore the index "
+                                "from a backup")
+        p = folder / name
         if not p.exists():
             raise DvpInputError(f"{folder.name}: the index lists {entry['file']} but it is "
                                 "missing; restore it or the project folder from a backup")

@@ -82,7 +82,11 @@ def read_gmt(path: str | os.PathLike[str]) -> dict[str, GeneSet]:
     path = Path(path)
     if not path.is_file():
         raise DvpInputError(f"gene set file {path} does not exist; give a .gmt file")
-    return parse_gmt(path.read_text(encoding="utf-8", errors="replace"), source=path.name)
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4096]:
+        raise DvpInputError(f"{path.name} is not UTF-8 text (UTF-16 or binary); save the gene "
+                            "sets as tab-separated GMT text (UTF-8)")
+    return parse_gmt(raw.decode("utf-8", errors="replace"), source=path.name)
 
 
 def bundled_gene_sets() -> dict[str, GeneSet]:

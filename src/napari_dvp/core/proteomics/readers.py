@@ -72,8 +72,20 @@ def read_header(path: str | os.PathLike[str]) -> tuple[list[str], str | None]:
             return list(pq.read_schema(path).names), None
         except Exception as exc:
             raise DvpInputError(f"{path.name} is not a readable parquet file ({exc})") from None
-    with _open_text(path) as fh:
-        line = fh.readline().rstrip("\r\n")
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(4096)
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(4096)
+        with _open_text(path) as fh:
+            line = fh.readline().rstrip("\r\n")
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile, truncated stream
+        raise DvpInputError(f"{path.name} could not be read ({type(exc).__name__}: "
+                            f"{exc}); copy or export it again") from None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        raise DvpInputError(f"{path.name} is not UTF-8 text (UTF-16 or binary); export the "
+                            "table again as tab-separated text (UTF-8)")
     if not line.strip():
         raise DvpInputError(f"{path.name} is empty or has no header line; export it again")
     sep = max(("\t", ",", ";"), key=line.count)
@@ -137,6 +149,12 @@ def _build(ids, values, runs, source: Path, fmt: str, **var_cols) -> ad.AnnData:
     if not runs:
         raise DvpInputError(f"{source.name}: found no run (sample) columns with numbers; "
                             f"is it a {FORMATS[fmt]}?")
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        raise DvpInputError(f"{source.name} has no protein rows; export the table with proteins")
+    if not np.isfinite(values).any():
+        raise DvpInputError(f"{source.name} holds no intensity: every value is missing, zero, "
+                            "NaN or infinite; check the export")
     ids = pd.Series(np.asarray(ids, dtype=object), dtype="string").fillna("").str.strip()
     ids = ids.mask(ids == "", "protein_" + pd.Series(np.arange(len(ids)).astype(str)))
     var = pd.DataFrame(index=pd.Index(ids.to_numpy(dtype=object), name="protein_id"))
@@ -403,7 +421,12 @@ def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
     if path.suffix.lower() == ".h5ad":
         if not path.is_file():
             raise DvpInputError(f"{path} does not exist; give an .h5ad written by napari-dvp")
-        adata = ad.read_h5ad(path)
+        try:
+            adata = ad.read_h5ad(path)
+        except Exception as exc:  # h5py OSError, KeyError … on a damaged or foreign file
+            raise DvpInputError(f"{path.name} is not a readable .h5ad file ({type(exc).__name__}"
+                                "); write it again with `napari-dvp proteins FILE --out x.h5ad`"
+                                ) from None
         missing = [c for c in VAR_COLUMNS if c not in adata.var.columns]
         if missing:
             raise DvpInputError(f"{path.name} lacks protein annotations {missing}; write it "
@@ -435,6 +458,9 @@ def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DvpInputError(f"{path.name} could not be parsed as a table ({exc}); export it "
                             "again as tab-separated text") from None
+    except (OSError, EOFError) as exc:  # truncated .gz, damaged parquet pages
+        raise DvpInputError(f"{path.name} is damaged ({type(exc).__name__}: {exc}); copy or "
+                            "export it again") from None
 
 
 def to_tidy_frame(adata: ad.AnnData) -> pd.DataFrame:
