@@ -126,3 +126,60 @@ def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_pat
     viewer3.screenshot(str(screenshot_path("project_widget.png")), canvas_only=False)
     for w in (widget, w2, w3):
         w.saver.close(flush=False)
+
+
+def test_session_slots_saved_autosaved_and_restored(make_napari_viewer, qtbot, tmp_path,
+                                                    monkeypatch):
+    from napari_dvp._qt._project_layers import project_from_viewer, restore_into_viewer
+    from napari_dvp._qt._session import session_of
+    from napari_dvp.core.classifier import CellClassifier
+    from napari_dvp.core.errors import DvpInputError
+    from napari_dvp.core.project import load_project
+
+    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
+    viewer = make_napari_viewer()
+    lab = viewer.add_labels(np.zeros((64, 64), np.uint32), name="cells")
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"cell_id": np.arange(1, 41), "mean_DAPI": rng.random(40),
+                          "area_um2": rng.random(40) * 50})
+    set_cell_table(lab, table)
+    widget = ProjectWidget(viewer)
+    session = session_of(viewer)
+    assert session_of(viewer) is session and session_of(make_napari_viewer()) is not session
+    seen = []
+    session.changed.connect(lambda slot, source: seen.append((slot, source)))
+    clf = CellClassifier(n_estimators=5).train(table, {1: "a", 2: "a", 3: "b", 4: "b"})
+    plan = pd.DataFrame({"sample_id": ["S1", "S2"], "n_cells": [3, 4]})
+    session.set("classifier", clf, source="test")
+    session.put("plans", "plan 1", plan, source="test")
+    session.put("classes", "gating", {"rules": [{"name": "T cell", "expr": "CD8+"}]})
+    assert seen == [("classifier", "test"), ("plans", "test"), ("classes", None)]
+    with pytest.raises(DvpInputError, match="unknown session slot"):
+        session.set("nonsense", 1)
+    # the autosaver got every session slot (an unsaved session: recovery holds them)
+    widget.saver.flush()
+    rec = list_recoveries()
+    assert rec and {"classifier", "plans", "classes"} <= set(rec[0].slots)
+
+    folder = tmp_path / "proj"
+    widget.save(folder)
+    _wait(qtbot, widget)
+    project = load_project(folder)
+    assert project.classifier_info["classes"] == ["a", "b"]
+    pd.testing.assert_frame_equal(project.plans["plan 1"], plan)
+    assert project.classes == {"gating": {"rules": [{"name": "T cell", "expr": "CD8+"}]}}
+
+    viewer2 = make_napari_viewer()
+    restored = []
+    session_of(viewer2).changed.connect(lambda slot, source: restored.append(slot))
+    restore_into_viewer(viewer2, project)
+    s2 = session_of(viewer2)
+    assert set(restored) == {"classifier", "plans", "classes"}
+    assert s2.get("classifier").classes == ["a", "b"]
+    pd.testing.assert_frame_equal(s2.get("classifier").predict(table), clf.predict(table))
+    again = project_from_viewer(viewer2)
+    assert again.classifier_info == project.classifier_info
+    assert list(again.plans) == ["plan 1"]
+    session.put("plans", "plan 1", None)
+    assert session.get("plans") == {} and "plans" not in session.items()
+    widget.saver.close(flush=False)

@@ -143,3 +143,34 @@ def test_errors_become_notifications(make_napari_viewer, qtbot, tmp_path):
     assert w.manifest is None
     w.paint_set()
     assert w.study is None
+
+
+def test_study_lives_in_the_session_and_reopens_with_the_project(loaded, make_napari_viewer,
+                                                                 qtbot, tmp_path):
+    from napari_dvp._qt._project_layers import project_from_viewer, restore_into_viewer
+    from napari_dvp._qt._session import session_of
+    from napari_dvp._qt.proteomics_widget import MATCHES, SCORES
+    from napari_dvp.core.project import load_project, save_project
+
+    viewer, w, labels, _ = loaded
+    session = session_of(viewer)
+    assert session.get("proteomics") is w.study.data
+    assert list(session.get("manifests")) == [tmp_path.name]
+    # a hand-made correction is kept through save and reopen
+    row = [w.matches.item(i, 0).text() for i in range(25)].index("TEN_blank_01")
+    w.matches.item(row, 1).setText("S01")
+    qtbot.waitUntil(lambda: session.get("scores")[MATCHES]["status"].eq("conflict").sum() == 2,
+                    timeout=5000)
+    pd.testing.assert_frame_equal(session.get("scores")[SCORES], w.study.scores.scores)
+    save_project(tmp_path / "proj", project_from_viewer(viewer))
+    project = load_project(tmp_path / "proj")
+    viewer2 = make_napari_viewer()
+    viewer2.add_labels(labels, name="cells")
+    w2 = ProteomicsWidget(viewer2)
+    restore_into_viewer(viewer2, project)
+    assert w2.study is not None and w2.manifest_name == tmp_path.name
+    assert w2.study.table["status"].eq("conflict").sum() == 2
+    assert w2.matches.rowCount() == 25
+    np.testing.assert_allclose(w2.study.data.X, w.study.data.X)
+    pd.testing.assert_frame_equal(w2.study.scores.scores, w.study.scores.scores,
+                                  check_names=False)

@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from napari.qt.threading import thread_worker
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QCompleter,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.errors import DvpInputError
-from ..core.protein_overlay import SampleOverlay, symmetric_limits
+from ..core.protein_overlay import SampleOverlay
 from ..core.proteomics.genesets import interferon_genes, read_gmt
 from ..core.proteomics.matching import read_manifest
-from ..core.proteomics.processing import ProcessingParams
-from ..core.proteomics.readers import read_proteomics, run_label
-from ..core.proteomics.study import OTHERS, ProteinStudy
+from ..core.proteomics.study import OTHERS, ProteinStudy, load_study
 from ._common import labels_layers, notify_errors, show_info
+from ._proteomics_controls import CompareBar, MatchTable, PaintBox, ProcessingBox, button
+from ._proteomics_layers import CMAP, painted_values, show_overlay
+from ._session import session_of
 from .proteomics_plots import ColorBar, PlotTabs
 
-CMAP = "RdBu_r"
-
-
-def _button(text: str, tip: str, slot) -> QPushButton:
-    b = QPushButton(text)
-    b.setToolTip(tip)
-    b.clicked.connect(slot)
-    return b
+SCORES, MATCHES = "pathway scores", "protein run matches"
 
 
 class ProteomicsWidget(QWidget):
@@ -51,16 +38,17 @@ class ProteomicsWidget(QWidget):
         self.viewer = napari_viewer
         self.manifest: pd.DataFrame | None = None
         self.study: ProteinStudy | None = None
+        self.manifest_name = "manifest"
         self._table_path = None
         self._overlays: dict = {}
         self._worker = None
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
-        row.addWidget(_button("Open protein results…", "DIA-NN, AlphaDIA, Spectronaut, "
-                              "MaxQuant, FragPipe or a table of proteins × runs",
-                              lambda: self._ask(self.load_table, "Protein results")))
-        row.addWidget(_button("Open LMD manifest…", "manifest.csv written by the LMD export",
-                              lambda: self._ask(self.load_manifest, "LMD manifest")))
+        row.addWidget(button("Open protein results…", "DIA-NN, AlphaDIA, Spectronaut, "
+                             "MaxQuant, FragPipe or a table of proteins × runs",
+                             lambda: self._ask(self.load_table, "Protein results")))
+        row.addWidget(button("Open LMD manifest…", "manifest.csv written by the LMD export",
+                             lambda: self._ask(self.load_manifest, "LMD manifest")))
         lay.addLayout(row)
         self.info = QLabel("Open the mass-spec protein results and the LMD manifest.")
         self.info.setWordWrap(True)
@@ -71,64 +59,32 @@ class ProteomicsWidget(QWidget):
         prog.addWidget(self.progress)
         prog.addWidget(self.cancel)
         lay.addLayout(prog)
-        self.matches = QTableWidget(0, 5)
-        self.matches.setHorizontalHeaderLabels(["MS run", "sample", "well", "rule", "status"])
-        self.matches.setToolTip("Which MS run belongs to which LMD sample. Type a sample id "
-                                "in the 'sample' column to correct a match (empty = none).")
-        self.matches.setMaximumHeight(150)
-        self.matches.itemChanged.connect(self._on_match_edited)
+        self.matches = MatchTable()
+        self.matches.edited.connect(self._on_match_edited)
         lay.addWidget(self.matches)
-        form = QFormLayout()
-        self.normalise = QCheckBox("median normalisation")
-        self.normalise.setChecked(True)
-        self.min_valid = QSpinBox()
-        self.min_valid.setRange(0, 100)
-        self.min_valid.setValue(50)
-        self.min_valid.setSuffix(" % of samples")
-        self.impute = QCheckBox("fill missing values (imputed, marked)")
-        for w in (self.normalise, self.impute):
-            w.toggled.connect(self._recompute)
-        self.min_valid.editingFinished.connect(self._recompute)
-        form.addRow("Processing:", self.normalise)
-        form.addRow("Keep proteins measured in", self.min_valid)
-        form.addRow("", self.impute)
-        self.cells = QComboBox()
-        self.cells.setToolTip("The cell outlines (labels layer) whose cut cells are painted")
-        form.addRow("Cells layer:", self.cells)
-        self.sets = QComboBox()
-        self.sets.setToolTip("Pathway scores: mean z-score of the set's proteins per sample")
-        form.addRow("Pathway score:", self.sets)
-        self.protein = QLineEdit()
-        self.protein.setPlaceholderText("gene name, e.g. STAT1")
-        form.addRow("Protein:", self.protein)
-        lay.addLayout(form)
-        row = QHBoxLayout()
-        row.addWidget(_button("Paint score", "Colour every cut cell by its sample's score",
-                              self.paint_set))
-        row.addWidget(_button("Paint protein", "Colour every cut cell by the protein's z-score",
-                              lambda: self.paint_protein(self.protein.text())))
-        row.addWidget(_button("Add gene sets…", "Your own gene sets (GMT file)",
-                              lambda: self._ask(self.add_gene_sets, "Gene sets", "*.gmt")))
-        lay.addLayout(row)
+        self.processing = ProcessingBox()
+        self.processing.changed.connect(self._recompute)
+        lay.addWidget(self.processing)
+        self.painting = PaintBox(self.paint_set, self.paint_protein,
+                                 lambda: self._ask(self.add_gene_sets, "Gene sets", "*.gmt"))
+        self.cells, self.sets, self.protein = (self.painting.cells, self.painting.sets,
+                                               self.painting.protein)
+        lay.addWidget(self.painting)
         self.colorbar = ColorBar()
         lay.addWidget(self.colorbar)
         self.hover = QLabel("")
         self.hover.setWordWrap(True)
         lay.addWidget(self.hover)
-        grp = QHBoxLayout()
-        self.group_a, self.group_b = QComboBox(), QComboBox()
-        grp.addWidget(self.group_a)
-        grp.addWidget(QLabel("vs"))
-        grp.addWidget(self.group_b)
-        grp.addWidget(_button("Compare", "Volcano plot: Welch t-test, BH-adjusted",
-                              self.compare))
-        lay.addLayout(grp)
+        self.comparing = CompareBar(self.compare)
+        self.group_a, self.group_b = self.comparing.group_a, self.comparing.group_b
+        lay.addWidget(self.comparing)
         self.plots = PlotTabs()
         self.plots.protein_clicked.connect(self.paint_protein)
         lay.addWidget(self.plots)
         self.viewer.layers.events.inserted.connect(self._refresh_cells)
         self.viewer.layers.events.removed.connect(self._refresh_cells)
         self.viewer.mouse_move_callbacks.append(self._on_move)
+        session_of(self.viewer).changed.connect(self._from_session)
         self._refresh_cells()
 
     # ------------------------------------------------------------------ loading
@@ -141,6 +97,7 @@ class ProteomicsWidget(QWidget):
     def load_manifest(self, path) -> None:
         """Read the LMD manifest and (re)match the runs."""
         self.manifest = read_manifest(path)
+        self.manifest_name = Path(path).parent.name or Path(path).stem
         self._overlays.clear()
         self.info.setText(f"Manifest: {len(self.manifest)} samples.")
         if self._table_path:
@@ -153,19 +110,9 @@ class ProteomicsWidget(QWidget):
         if self.manifest is None:
             self.info.setText("Protein results chosen; now open the LMD manifest.")
             return
-        manifest, params = self.manifest, self._params()
-
-        @thread_worker(connect={"yielded": self._on_progress, "returned": self._on_study,
-                                "errored": notify_errors(self._raise)})
-        def job():
-            yield 0, 3, "reading the protein table…"
-            data = read_proteomics(path)
-            yield 1, 3, "matching runs to samples…"
-            study = ProteinStudy(data, manifest, params)
-            yield 2, 3, "processing and scoring…"
-            return study.update()
-
-        self._worker = job()
+        self._worker = thread_worker(load_study, connect={
+            "yielded": self._on_progress, "returned": self._on_study,
+            "errored": notify_errors(self._raise)})(path, self.manifest, self.processing.params())
 
     def _raise(self, exc: Exception) -> None:
         raise exc
@@ -189,58 +136,53 @@ class ProteomicsWidget(QWidget):
         self.study.gene_sets = {**self.study.gene_sets, **read_gmt(path)}
         self._recompute()
 
-    def _params(self) -> ProcessingParams:
-        return ProcessingParams(normalise="median" if self.normalise.isChecked() else "none",
-                                min_valid=self.min_valid.value() / 100,
-                                impute=self.impute.isChecked())
-
     @notify_errors
     def _recompute(self, *_) -> None:
         if self.study is not None:
-            self.study.params = self._params()
+            self.study.params = self.processing.params()
             self._show_study(self.study.update())
 
     def _show_study(self, *_) -> None:
-        s, p = self.study, self.study.processed
-        self.info.setText(" · ".join(s.report.lines()) + f" · {p.n_vars} proteins kept"
-                          + (f", {int(p.layers['imputed'].sum())} values imputed"
-                             if s.params.impute else ""))
-        self.matches.blockSignals(True)
-        self.matches.setRowCount(len(s.table))
-        for i, r in enumerate(s.table.itertuples()):
-            for j, v in enumerate((run_label(r.run), r.sample_id, r.well, r.rule, r.status)):
-                it = QTableWidgetItem(str(v))
-                if j != 1:
-                    it.setFlags(it.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                it.setToolTip(r.reason or r.run)
-                self.matches.setItem(i, j, it)
-        self.matches.blockSignals(False)
-        cov = s.scores.coverage
-        self.sets.clear()
-        for r in cov.itertuples():
-            self.sets.addItem(f"{r.label} ({r.n_found}/{r.n_in_set} genes)"
-                              + ("" if r.scored else " – not scored"), r.set)
-        genes = sorted(set(p.var["gene"]) - {""})
-        self.protein.setCompleter(QCompleter(genes, self))
-        self.protein.completer().setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        groups = list(s.groups())
-        for box, extra in ((self.group_a, []), (self.group_b, [OTHERS])):
-            box.clear()
-            box.addItems(extra + groups)
+        s = self.study
+        self.info.setText(s.summary())
+        self.matches.show_rows(*s.match_rows())
+        self.painting.set_choices(s.set_choices(), s.gene_names())
+        self.comparing.set_groups(list(s.groups()), OTHERS)
+        self._store()
+
+    def _store(self) -> None:
+        """Put the protein table, manifest, scores and run matches in the viewer's session
+        (the project saves and autosaves them)."""
+        session, s = session_of(self.viewer), self.study
+        if session.get("proteomics") is not s.data:
+            session.set("proteomics", s.data, source=self)
+        if session.get("manifests").get(self.manifest_name) is not s.manifest:
+            session.put("manifests", self.manifest_name, s.manifest, source=self)
+        session.set("scores", {**session.get("scores"), SCORES: s.scores.scores.copy(),
+                               MATCHES: s.table.copy()}, source=self)
 
     @notify_errors
-    def _on_match_edited(self, item: QTableWidgetItem) -> None:
-        if item.column() == 1 and self.study is not None:
-            self.study.assign(self.study.table["run"].iloc[item.row()], item.text().strip())
+    def _from_session(self, slot: str, source) -> None:
+        """Rebuild the study from a session filled by someone else (an opened project)."""
+        session = session_of(self.viewer)
+        data, manifests = session.get("proteomics"), session.get("manifests")
+        if source is self or slot != "proteomics" or data is None or not manifests:
+            return
+        self.manifest_name, self.manifest = list(manifests.items())[-1]
+        self._overlays.clear()
+        self.study = ProteinStudy(data, self.manifest, self.processing.params(),
+                                  table=session.get("scores").get(MATCHES)).update()
+        self._show_study()
+
+    @notify_errors
+    def _on_match_edited(self, row: int, sample_id: str) -> None:
+        if self.study is not None:
+            self.study.assign(self.study.table["run"].iloc[row], sample_id)
             self._recompute()
 
     # ------------------------------------------------------------------ painting
     def _refresh_cells(self, *_) -> None:
-        current = self.cells.currentText()
-        self.cells.clear()
-        self.cells.addItems([lay.name for lay in labels_layers(self.viewer)])
-        if current:
-            self.cells.setCurrentText(current)
+        self.painting.set_layers([lay.name for lay in labels_layers(self.viewer)])
 
     def _labels(self):
         name = self.cells.currentText()
@@ -278,20 +220,7 @@ class ProteomicsWidget(QWidget):
     def paint(self, values: pd.Series, label: str) -> None:
         """Add (or repaint) the overlay layer ``label`` and update legend and bar plot."""
         lab = self._labels()
-        ovs = self._overlay(lab)
-        data = [ov.paint(values) for ov in ovs]
-        lim = symmetric_limits(values)
-        if label in self.viewer.layers:
-            layer = self.viewer.layers[label]
-            layer.data = data if lab.multiscale else data[0]
-            layer.contrast_limits = lim
-        else:
-            layer = self.viewer.add_image(
-                data if lab.multiscale else data[0], name=label, colormap=CMAP,
-                contrast_limits=lim, scale=lab.scale, translate=lab.translate,
-                multiscale=lab.multiscale, opacity=0.9, blending="translucent",
-                units=lab.units)
-        layer.metadata["dvp_sample_values"] = values.to_dict()
+        _, lim = show_overlay(self.viewer, lab, self._overlay(lab), values, label)
         self.colorbar.show_scale(label, *lim, CMAP, centred=True)
         self.plots.show_bars(values, self.study.processed.obs, label)
         n = int(values.notna().sum())
@@ -307,16 +236,7 @@ class ProteomicsWidget(QWidget):
         cid = cid[1] if isinstance(cid, tuple) else cid
         if not cid or self.manifest is None:
             return ""
-        info = self._overlay(lab)[0].describe(int(cid))
-        if info is None:
-            return f"cell {cid}: not cut"
-        parts = [f"sample {info['sample_id']}", info["class"], info["region"]]
-        for layer in self.viewer.layers:
-            vals = layer.metadata.get("dvp_sample_values")
-            if vals is not None:
-                v = vals.get(info["sample_id"], float("nan"))
-                parts.append(f"{layer.name} = {v:.2f}")
-        return " · ".join(parts)
+        return self._overlay(lab)[0].hover_text(int(cid), painted_values(self.viewer))
 
     def _on_move(self, viewer, event) -> None:
         self.hover.setText(self.describe(event.position))

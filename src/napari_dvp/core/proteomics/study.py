@@ -14,9 +14,11 @@ from ..errors import DvpInputError
 from .genesets import GeneSet, bundled_gene_sets
 from .matching import MatchReport, apply_matches, match_runs, set_match
 from .processing import ProcessingParams, process, values_frame
+from .readers import read_proteomics, run_label
 from .scores import SetScores, compare_groups, gene_set_scores, protein_values, set_members
 
 OTHERS = "all other samples"
+MATCH_HEADERS = ("MS run", "sample", "well", "rule", "status")
 
 
 @dataclass
@@ -62,6 +64,39 @@ class ProteinStudy:
         self.scores = gene_set_scores(self.processed, self.gene_sets,
                                       min_coverage=self.min_coverage)
         return self
+
+    def summary(self) -> str:
+        """One line: matches, unmatched runs/samples, proteins kept, values imputed."""
+        p = self._need()
+        text = " · ".join(self.report.lines()) + f" · {p.n_vars} proteins kept"
+        if self.params.impute:
+            text += f", {int(p.layers['imputed'].sum())} values imputed"
+        return text
+
+    def match_rows(self) -> tuple[pd.DataFrame, list[str]]:
+        """The match table as shown to the user (:data:`MATCH_HEADERS`) and a tooltip per
+        row (the reason, else the full run name).
+        """
+        t = self.table
+        rows = pd.DataFrame({
+            "MS run": [run_label(r) for r in t["run"]],
+            "sample": t["sample_id"].astype(str).to_numpy(),
+            "well": t["well"].astype(str).to_numpy(),
+            "rule": t["rule"].astype(str).to_numpy(),
+            "status": t["status"].astype(str).to_numpy()})
+        reason = t["reason"].fillna("").astype(str)
+        tips = reason.where(reason != "", t["run"].astype(str)).tolist()
+        return rows, tips
+
+    def set_choices(self) -> list[tuple[str, str]]:
+        """``(text, set name)`` per gene set: label, genes found / in set, scored or not."""
+        return [(f"{r.label} ({r.n_found}/{r.n_in_set} genes)"
+                 + ("" if r.scored else " – not scored"), r.set)
+                for r in self.scores.coverage.itertuples()]
+
+    def gene_names(self) -> list[str]:
+        """Sorted gene names of the kept proteins (for search)."""
+        return sorted(set(self._need().var["gene"]) - {""})
 
     def _need(self) -> ad.AnnData:
         if self.processed is None:
@@ -111,3 +146,15 @@ class ProteinStudy:
             raise DvpInputError(f"unknown group {a if a not in g else b!r}; pick from the list")
         mb = ~g[a] if b == OTHERS else g[b]
         return compare_groups(self._need(), g[a], mb)
+
+
+def load_study(path, manifest: pd.DataFrame, params: ProcessingParams | None = None):
+    """Read a protein table, match it to the manifest, process and score: a generator
+    yielding ``(done, total, what)`` and returning the :class:`ProteinStudy`.
+    """
+    yield 0, 3, "reading the protein table…"
+    data = read_proteomics(path)
+    yield 1, 3, "matching runs to samples…"
+    study = ProteinStudy(data, manifest, params or ProcessingParams())
+    yield 2, 3, "processing and scoring…"
+    return study.update()
