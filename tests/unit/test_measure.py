@@ -162,3 +162,15 @@ def test_ragged_blobs_solidity_and_perimeter_exact():
     assert tab["cell_id"].tolist() == rp["label"].tolist()
     np.testing.assert_allclose(tab["solidity"], rp["solidity"], atol=1e-12)
     np.testing.assert_allclose(tab["perimeter_um"], rp["perimeter"], atol=1e-9)
+
+
+def test_zarr_labels_equal_numpy(case):
+    import zarr
+
+    lab, img, names, _ = case
+    z = zarr.create_array(store=zarr.storage.MemoryStore(), shape=lab.shape, chunks=(128, 128),
+                          dtype=lab.dtype)
+    z[:] = lab
+    whole = measure_cells(lab, img, names, 0.5)
+    pd.testing.assert_frame_equal(measure_cells(z, img, names, 0.5, block_size=128), whole,
+                                  check_exact=False, rtol=1e-9, atol=1e-9)
