@@ -181,3 +181,12 @@ def test_merge_by_clicking_the_other_cell(make_napari_viewer, sample, qtbot):
     assert w._pick_other not in labels.mouse_drag_callbacks
     assert max(a, b) not in labels.data
     assert max(a, b) not in cell_table_of(labels).cell_id.tolist()
+
+
+def test_list_starts_most_suspicious_first(make_napari_viewer, sample, qtbot):
+    _viewer, w, labels = open_viewer(make_napari_viewer, sample)
+    w.min_area.setValue(60.0)
+    w.find_suspicious()
+    shown = [int(w.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole))
+             for r in range(w.proxy.rowCount())]
+    assert shown == qc.suspicious(cell_table_of(labels), include_decided=True).cell_id.tolist()
