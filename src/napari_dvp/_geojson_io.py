@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .core.errors import DvpInputError
+from .core.errors import DvpError, DvpInputError, one_line
 from .core.geojson import (
     GeoJsonWarning,
     _hex,
@@ -56,7 +56,18 @@ def get_reader(path: str | list[str]):
                     return None
         except (OSError, ValueError):
             return None
-    return read_geojson_layers
+    try:  # read now: a broken file is a notification, not a traceback
+        layers = read_geojson_layers(str(p))
+    except DvpError as exc:
+        from napari.utils.notifications import show_warning
+
+        show_warning(f"napari-dvp: {one_line(exc)}")
+        return None
+
+    def reader(_path=None):
+        return layers
+
+    return reader
 
 
 def _face_colors(table: pd.DataFrame, alpha: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.errors import DvpError, one_line
 from .core.lmd.calibration import Calibration
 from .core.lmd.export import SETTINGS_NAME
 from .core.lmd.leica_xml import is_leica_xml, read_leica_xml
@@ -28,7 +29,22 @@ def napari_get_reader(path):
     p = Path(str(path))
     if p.suffix.lower() != ".xml" or not p.is_file() or not is_leica_xml(p):
         return None
-    return read_lmd_xml
+    try:  # parse now (LMD files are small): a broken file is a notification, not a traceback
+        layers = lmd_xml_to_layer_data(p)
+    except DvpError as exc:
+        _warn(one_line(exc))
+        return None
+
+    def reader(_path=None):
+        return layers
+
+    return reader
+
+
+def _warn(message: str) -> None:
+    from napari.utils.notifications import show_warning
+
+    show_warning(f"napari-dvp: {message}")
 
 
 def lmd_xml_to_layer_data(path) -> list[tuple]:
