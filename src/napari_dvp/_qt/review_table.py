@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from qtpy.QtWidgets import QAbstractItemView, QDoubleSpinBox, QTableView
 
 from ..core import cell_table as ct
 from ..core import qc
@@ -59,6 +60,42 @@ class DataFrameModel(QAbstractTableModel):
             name = str(self._df.columns[section])
             return HEADERS.get(name, name)
         return str(section + 1)
+
+
+def cell_list_view(parent) -> tuple[DataFrameModel, QSortFilterProxyModel, QTableView]:
+    """A sortable, read-only, one-row-selection table view over a :class:`DataFrameModel`.
+
+    It shows the rows in the frame's own order (most suspicious first) until a
+    column header is clicked.
+    """
+    model = DataFrameModel()
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(Qt.ItemDataRole.UserRole)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.verticalHeader().setVisible(False)
+    view.setWordWrap(False)
+    view.setMinimumHeight(180)
+    return model, proxy, view
+
+
+def spin_box(lo: float, hi: float, value: float, suffix: str, tip: str) -> QDoubleSpinBox:
+    """A decimal spin box with range, unit suffix and tooltip."""
+    s = QDoubleSpinBox()
+    s.setRange(lo, hi)
+    s.setDecimals(2)
+    s.setSingleStep(0.05 if hi <= 1 else 5)
+    s.setValue(value)
+    s.setSuffix(suffix)
+    s.setToolTip(tip)
+    return s
 
 
 def legend_html() -> str:

@@ -8,18 +8,15 @@ import dask.array as da
 import numpy as np
 from napari.layers import Image, Labels, Shapes
 from napari.qt.threading import thread_worker
-from qtpy.QtCore import QSortFilterProxyModel, Qt, QTimer
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -38,14 +35,15 @@ from ._common import (
 )
 from .review_table import (
     OVERLAY,
-    DataFrameModel,
     camera_of,
+    cell_list_view,
     legend_html,
     level0,
     measure_job,
     paint_extent,
     reraise,
     show_qc_overlay,
+    spin_box,
 )
 
 if TYPE_CHECKING:
@@ -72,12 +70,12 @@ class ReviewWidget(QWidget):
         form.addRow("Cells (labels)", self.cells_combo)
         form.addRow("Nuclear channel", self.nuclear_combo)
         d = qc.QcThresholds()
-        self.min_area = self._spin(0, 1e5, d.min_area_um2, " µm²", "Smaller cells are flagged")
-        self.max_area = self._spin(1, 1e6, d.max_area_um2, " µm²", "Larger cells are flagged")
-        self.min_nuc = self._spin(0, 1, d.min_nuclear_fraction, "",
+        self.min_area = spin_box(0, 1e5, d.min_area_um2, " µm²", "Smaller cells are flagged")
+        self.max_area = spin_box(1, 1e6, d.max_area_um2, " µm²", "Larger cells are flagged")
+        self.min_nuc = spin_box(0, 1, d.min_nuclear_fraction, "",
                                   "Flag cells whose nuclear signal is below this fraction of the "
                                   "typical cell's (a cell without a nucleus is often background)")
-        self.min_sol = self._spin(0, 1, d.min_solidity, "",
+        self.min_sol = spin_box(0, 1, d.min_solidity, "",
                                   "Flag ragged or merged shapes: area / convex area below this")
         self.border = QCheckBox("flag cells cut by the image border")
         self.border.setChecked(d.flag_border)
@@ -91,23 +89,8 @@ class ReviewWidget(QWidget):
         self.progress.setVisible(False)
         lay.addWidget(self.find_btn)
         lay.addWidget(self.progress)
-        self.model = DataFrameModel()
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.view = QTableView()
-        self.view.setModel(self.proxy)
-        self.view.setSortingEnabled(True)
-        # most suspicious first (the list's own order) until a header is clicked
-        self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        self.view.verticalHeader().setVisible(False)
-        self.view.setWordWrap(False)
+        self.model, self.proxy, self.view = cell_list_view(self)
         self.setMinimumWidth(430)
-        self.view.setMinimumHeight(180)
         lay.addWidget(self.view)
         grid = QGridLayout()
         self.buttons = {}
@@ -147,17 +130,6 @@ class ReviewWidget(QWidget):
         self._refresh_choices()
 
     # ------------------------------------------------------------ plumbing
-    @staticmethod
-    def _spin(lo, hi, value, suffix, tip):
-        s = QDoubleSpinBox()
-        s.setRange(lo, hi)
-        s.setDecimals(2)
-        s.setSingleStep(0.05 if hi <= 1 else 5)
-        s.setValue(value)
-        s.setSuffix(suffix)
-        s.setToolTip(tip)
-        return s
-
     def _key(self, name):
         def handler(viewer):
             getattr(self, name)()
