@@ -39,3 +39,18 @@ def test_atomic_dir_leaves_nothing_on_error(tmp_path):
 def test_write_text_atomic(tmp_path):
     p = write_text_atomic(tmp_path / "sub" / "x.txt", "hello")
     assert p.read_text() == "hello"
+
+
+def test_permissions_follow_umask_not_tempfile(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        f = write_text_atomic(tmp_path / "m.csv", "x")
+        with atomic_dir(tmp_path / "exp") as tmp:
+            (tmp / "a").write_text("y")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "exp").stat().st_mode) == 0o755

@@ -46,9 +46,11 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         if not tmp_path.exists():
             raise FileNotFoundError(f"nothing was written to {tmp_path}")
         if tmp_path.is_dir():
+            os.chmod(tmp_path, 0o777 & ~_umask())
             _replace_dir(tmp_path, target)
         else:
             _fsync(tmp_path)
+            os.chmod(tmp_path, 0o666 & ~_umask())
             os.replace(tmp_path, target)
     finally:
         if tmp_path.is_dir():
@@ -69,6 +71,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
                                 dir=target.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; exports are shared
         _replace_dir(tmp, target)
     finally:
         if tmp.exists():
@@ -90,6 +93,12 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, target)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync(path: Path) -> None:
