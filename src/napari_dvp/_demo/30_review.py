@@ -60,7 +60,7 @@ def _show(state, table) -> None:
         layer = viewer.layers["cells"]
     else:
         layer = viewer.add_labels(state.labels, name="cells", scale=(px, px), opacity=0.4,
-                                  metadata={"pixel_size_um": px})
+                                  units=("um", "um"), metadata={"pixel_size_um": px})
     set_cell_table(layer, table)
     try:  # the docked one when the manifest registers it (reused if already open)
         dock, widget = viewer.window.add_plugin_dock_widget("napari-dvp", "Review segmentation")

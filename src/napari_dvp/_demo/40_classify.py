@@ -101,10 +101,11 @@ def _show(state, labels, table, regions, scheme) -> None:
     scale = (state.pixel_size_um, state.pixel_size_um)
     v.add_image(apply_lut(labels, lut), name="cell classes", contrast_limits=(0, len(names)),
                 colormap=Colormap(**categorical_colormap(colors), name="dvp-demo-classes"),
-                opacity=0.7, scale=scale)
+                opacity=0.7, scale=scale, units=("um", "um"))
     data, types, feats = features_to_shapes(regions_to_features(regions))
     edge = [np.r_[np.asarray(color_for(r)) / 255, 1.0] for r in feats["region"]]
     v.add_shapes(data, shape_type=types, features=feats, name="regions", scale=scale,
+                 units=("um", "um"),
                  face_color="transparent", edge_color=edge, edge_width=4,
                  text={"string": "{region}", "color": "white", "size": 12})
     v.reset_view()

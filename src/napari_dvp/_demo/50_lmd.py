@@ -81,29 +81,25 @@ def run(state) -> None:
 
 def _show(state, labels, cells, plan: pd.DataFrame, marks: np.ndarray) -> None:
     from .._qt._common import set_cell_table
-    from .._qt.lmd_widget import CAL_LAYER, LmdWidget
+    from .._qt.lmd_widget import CAL_LAYER
 
     v = state.viewer
     scale = (state.pixel_size_um, state.pixel_size_um)
     name = "LMD cells"
-    layer = v.add_labels(labels, name=name, scale=scale, visible=False,
+    layer = v.add_labels(labels, name=name, scale=scale, units=("um", "um"), visible=False,
                          metadata={"pixel_size_um": state.pixel_size_um})
     set_cell_table(layer, cells)
-    w = LmdWidget(v)
-    dock = v.window.add_dock_widget(w, name="LMD export")
-    dock.raise_()
+    w = state.dock("LMD export")
     w.labels_box.setCurrentText(name)
     w.plate.setCurrentText("384")
     w.skip_outer.setChecked(True)
     w.order.setCurrentText("serpentine")
     w.table.set_plan(plan)
     w.pick_calibration()
-    v.layers[CAL_LAYER].data = marks * np.asarray(scale)
+    v.layers[CAL_LAYER].data = marks  # the marks layer lives on the cells' pixel grid
     v.layers[CAL_LAYER].mode = "pan_zoom"
     w.table.selectRow(0)
     v.reset_view()
     from qtpy.QtWidgets import QApplication
 
-    dock.show()
-    dock.raise_()
     QApplication.processEvents()

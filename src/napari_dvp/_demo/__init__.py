@@ -39,6 +39,14 @@ class DemoState:
         print(f"[demo] {message}", flush=True)
         self.log.append(message)
 
+    def dock(self, display_name: str):
+        """The napari-dvp widget ``display_name`` (docked once, reused), brought to front."""
+        dock, widget = self.viewer.window.add_plugin_dock_widget("napari-dvp", display_name,
+                                                                 tabify=True)
+        dock.show()
+        dock.raise_()
+        return widget
+
     def screenshot(self, name: str, keep: tuple[str, ...] = ()) -> Path | None:
         """Save a screenshot of the viewer window as ``out/name`` (PNG).
 

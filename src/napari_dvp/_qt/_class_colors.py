@@ -227,7 +227,7 @@ class ClassOverlay:
             recolor_into(buf, labels, lut, self._max_label)
             lay = self.viewer.add_image(
                 buf, name=self.name, colormap=cmap, contrast_limits=(0, k), opacity=0.6,
-                blending="translucent", scale=labels_layer.scale,
+                blending="translucent", scale=labels_layer.scale, units=labels_layer.units,
                 translate=labels_layer.translate, interpolation2d="nearest")
             return
         recolor_into(lay.data, labels, lut, self._max_label)

@@ -142,7 +142,7 @@ class ClassifierWidget(QWidget):
         else:
             self.viewer.add_points(pts, name=EXAMPLES, features=feats, size=8,
                                    face_color="transparent", border_color=cols,
-                                   border_width=0.3, scale=layer.scale[-2:],
+                                   border_width=0.3, scale=layer.scale[-2:], units=layer.units[-2:],
                                    translate=layer.translate[-2:])
             self.viewer.layers.selection.active = layer
         counts = pd.Series(list(self.examples.values()), dtype=object).value_counts()

@@ -230,6 +230,7 @@ class LmdWidget(QWidget):
             self.viewer.layers[PREVIEW_LAYER].data = data
         else:
             self.viewer.add_image(data, name=PREVIEW_LAYER, rgb=True, scale=layer.scale,
+                                  units=layer.units,
                                   translate=layer.translate, opacity=0.8)
 
     @notify_errors
@@ -249,14 +250,18 @@ class LmdWidget(QWidget):
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
         self.viewer.add_shapes(data, shape_type="polygon", name=name, edge_color="yellow",
-                               face_color="transparent", edge_width=1.5, scale=layer.scale)
+                               face_color="transparent", edge_width=1.5, scale=layer.scale,
+                               units=layer.units)
 
     # --- calibration -------------------------------------------------------------------------
     def pick_calibration(self, *_):
         """Create (or select) the "calibration" points layer and guide the user."""
         if CAL_LAYER not in self.viewer.layers:
+            ref = self._layer()
             pts = self.viewer.add_points(np.empty((0, 2)), name=CAL_LAYER, symbol="cross",
-                                         size=12, face_color="red", border_color="red")
+                                         size=12, face_color="red", border_color="red",
+                                         scale=ref.scale[-2:], translate=ref.translate[-2:],
+                                         units=ref.units[-2:])
             pts.events.data.connect(self._marks_changed)
         pts = self.viewer.layers[CAL_LAYER]
         self.viewer.layers.selection.active = pts
@@ -269,7 +274,12 @@ class LmdWidget(QWidget):
             raise DvpInputError("no calibration marks; click 'Pick calibration marks' first")
         layer = self.viewer.layers[CAL_LAYER]
         pts = np.asarray(layer.data, dtype=float)[:, -2:]
-        return pts / np.asarray(self._layer().scale[-2:]) if len(pts) else pts
+        if not len(pts):
+            return pts
+        # points layer data -> world -> pixels of the cells layer (any scale/translate)
+        ref = self._layer()
+        world = pts * np.asarray(layer.scale[-2:]) + np.asarray(layer.translate[-2:])
+        return (world - np.asarray(ref.translate[-2:])) / np.asarray(ref.scale[-2:])
 
     def _marks_changed(self, *_):
         m = self.marks()

@@ -135,6 +135,7 @@ def show_qc_overlay(viewer, layer, table, box=None, visible: bool = True) -> Non
     else:
         viewer.add_image(rgba, name=OVERLAY, rgb=True, multiscale=layer.multiscale,
                          scale=layer.scale[-2:], translate=layer.translate[-2:],
+                         units=layer.units[-2:],
                          blending="translucent")
         viewer.layers.selection.active = layer
 
