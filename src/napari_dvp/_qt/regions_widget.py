@@ -112,12 +112,14 @@ class RegionsWidget(QWidget):
             return None
         try:
             ref, _ = cells_table(self.viewer)
-            scale, translate = ref.scale, ref.translate
-        except Exception:
-            scale, translate = None, None
+        except Exception:  # no cells yet: draw on the slide's own grid
+            images = [lay for lay in self.viewer.layers if lay._type_string == "image"]
+            ref = images[0] if images else None
+        grid = ({"scale": ref.scale[-2:], "translate": ref.translate[-2:],
+                 "units": ref.units[-2:]} if ref is not None else {})
         feats = pd.DataFrame({c: pd.Series([], dtype=object) for c in SHAPE_COLUMNS})
-        layer = self.viewer.add_shapes(name=LAYER, ndim=2, features=feats, scale=scale,
-                                       translate=translate, opacity=0.5, edge_width=3)
+        layer = self.viewer.add_shapes(name=LAYER, ndim=2, features=feats, opacity=0.5,
+                                       edge_width=3, **grid)
         self._watch(layer)
         return layer
 
