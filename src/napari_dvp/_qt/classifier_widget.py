@@ -27,6 +27,7 @@ from ..core.classifier import CellClassifier, load_classifier, save_classifier
 from ..core.errors import DvpInputError
 from ._class_colors import ClassList, ClassOverlay, Legend, cells_table, fill_table, hex_of
 from ._common import notify_errors, set_cell_table, show_info
+from ._session import session_of
 
 EXAMPLES = "classifier examples"
 THREAD_ABOVE = 20_000  #: cells; bigger tables retrain in a worker thread
@@ -173,6 +174,7 @@ class ClassifierWidget(QWidget):
 
     def _show(self, layer, table: pd.DataFrame, clf: CellClassifier, pred: pd.DataFrame) -> None:
         self.classifier = clf
+        session_of(self.viewer).set("classifier", clf, source=self)
         old = [c for c in table.columns if c.startswith("prob_")]
         table = table.drop(columns=old)
         for c in pred.columns:

@@ -33,6 +33,7 @@ from ..core.gating import (
 )
 from ._class_colors import ClassOverlay, Legend, cells_table, color_item, rgb_of
 from ._common import notify_errors, set_cell_table, show_info
+from ._session import session_of
 
 DEFAULT_RULES = (("keratinocyte", "panCK+"), ("CD8 T cell", "CD8+ and panCK-"),
                  ("macrophage", "CD163+ and CD8- and panCK-"))
@@ -258,6 +259,7 @@ class GatingWidget(QWidget):
         table[CLASS] = names[codes]
         set_cell_table(self.labels_layer, table)
         self.table = table
+        session_of(self.viewer).put("classes", "gating", self.scheme().to_dict(), source=self)
         show_info(f"classes written for {len(table)} cells")
 
     @notify_errors

@@ -33,6 +33,7 @@ from ..core.lmd.qc import well_lut
 from ..core.lmd.shapes import cell_outlines
 from ..core.lut import apply_lut
 from ._common import cell_table_of, labels_layers, notify_errors, show_info
+from ._session import session_of
 from .lmd_plan_table import PlanTable
 
 CAL_LAYER = "calibration"
@@ -210,6 +211,7 @@ class LmdWidget(QWidget):
         labels = np.asarray(layer.data) if opts.skip_touching else None
         plan = plan_samples(cell_table_of(layer), self.chosen_groups(), opts, labels=labels)
         self.table.set_plan(plan)
+        session_of(self.viewer).put("plans", "LMD plan", plan, source=self)
         warn = plan.attrs.get("warnings", [])
         self.status.setText(f"{len(plan)} samples planned." + (" " + "; ".join(warn[:3])
                                                               if warn else ""))
@@ -345,6 +347,8 @@ class LmdWidget(QWidget):
 
     def _done(self, result) -> None:
         self.result = result
+        session_of(self.viewer).put("manifests", Path(result.out_dir).name, result.manifest,
+                                    source=self)
         self.status.setText(f"Exported {result.n_shapes} shapes in {len(result.manifest)} wells "
                             f"to {result.out_dir}")
         show_info(f"LMD export written to {result.out_dir}")
