@@ -199,9 +199,9 @@ def _shape(g: Any, i: int, source: str) -> shapely.Geometry | None:
     except Exception as exc:
         raise DvpInputError(f"{source}: object {i} has an unreadable geometry "
                             f"({type(exc).__name__}: {one_line(exc)[:100]})") from None
-    if not np.isfinite(shapely.get_coordinates(geom)).all():
-        raise DvpInputError(f"{source}: object {i} has NaN or infinite coordinates; fix or "
-                            "delete that object and export again")
+    if not (np.abs(shapely.get_coordinates(geom)) < 1e12).all():  # NaN, inf, 1e300
+        raise DvpInputError(f"{source}: object {i} has NaN, infinite or absurdly large "
+                            "coordinates; fix or delete that object and export again")
     return None if geom.is_empty else geom
 
 
@@ -227,10 +227,13 @@ def _parse_color(c: Any) -> tuple[int, int, int] | None:
     if isinstance(c, (int, np.integer)):  # QuPath 0.2 colorRGB: packed (A)RGB int
         v = int(c) & 0xFFFFFF
         return ((v >> 16) & 255, (v >> 8) & 255, v & 255)
-    if isinstance(c, (list, tuple)) and len(c) >= 3:
-        return tuple(round(float(x)) for x in c[:3])  # type: ignore[return-value]
-    if isinstance(c, str) and c.startswith("#") and len(c) == 7:
-        return tuple(int(c[k:k + 2], 16) for k in (1, 3, 5))  # type: ignore[return-value]
+    try:  # a colour QuPath cannot have (None, "", NaN, "#zzzzzz") is dropped, not an error
+        if isinstance(c, (list, tuple)) and len(c) >= 3:
+            return tuple(min(255, max(0, round(float(x)))) for x in c[:3])  # type: ignore[return-value]
+        if isinstance(c, str) and c.startswith("#") and len(c) == 7:
+            return tuple(int(c[k:k + 2], 16) for k in (1, 3, 5))  # type: ignore[return-value]
+    except (TypeError, ValueError, OverflowError):
+        return None
     return None
 
 

@@ -46,9 +46,9 @@ def parse_marks(text: str) -> np.ndarray:
         marks = np.array([[float(v) for v in p.split(",")] for p in pairs], dtype=float)
     except ValueError:
         marks = np.empty((0, 0))
-    if marks.shape != (3, 2):
+    if marks.shape != (3, 2) or not (np.abs(marks) < 1e9).all():  # also NaN, inf, 1e200
         raise DvpInputError(
-            f"calibration {text!r} is not three row,col pairs; "
+            f"calibration {str(text)[:80]!r} is not three row,col pairs of pixel positions; "
             'write them as "r1,c1;r2,c2;r3,c3" in image pixels'
         )
     return marks

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import warnings
 from pathlib import Path
 
 import anndata as ad
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path
-from ..errors import DvpInputError
+from ..errors import DvpInputError, one_line
 
 FORMATS: dict[str, str] = {
     "diann_pg_matrix": "DIA-NN protein-group matrix (report.pg_matrix.tsv)",
@@ -169,7 +170,9 @@ def _build(ids, values, runs, source: Path, fmt: str, **var_cols) -> ad.AnnData:
     obs = pd.DataFrame({"run": runs}, index=pd.Index(runs, name="run_name"))
     obs["run_label"] = [run_label(r) for r in runs]
     X = np.asarray(values, dtype=np.float64).T  # runs x proteins
-    adata = ad.AnnData(X=X, obs=obs, var=var)
+    with warnings.catch_warnings():  # duplicate protein ids are made unique just below
+        warnings.filterwarnings("ignore", "Variable names are not unique", UserWarning)
+        adata = ad.AnnData(X=X, obs=obs, var=var)
     if adata.var_names.has_duplicates:
         adata.var_names_make_unique()
     adata.uns["source"] = {"file": str(source), "format": fmt, "description": FORMATS[fmt]}
@@ -456,7 +459,8 @@ def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
                             f"{exc} is missing; check the export or choose another format"
                             ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DvpInputError(f"{path.name} could not be parsed as a table ({exc}); export it "
+        raise DvpInputError(f"{path.name} could not be parsed as a table ({one_line(exc)}); "
+                            "export it "
                             "again as tab-separated text") from None
     except (OSError, EOFError) as exc:  # truncated .gz, damaged parquet pages
         raise DvpInputError(f"{path.name} is damaged ({type(exc).__name__}: {exc}); copy or "
