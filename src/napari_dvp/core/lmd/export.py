@@ -129,6 +129,10 @@ def export_lmd_steps(
     opt = options or ExportOptions()
     if opt.fmt not in ("leica", "palm"):
         raise DvpInputError(f"unknown format {opt.fmt!r}; use leica or palm")
+    name = str(opt.name)
+    if not name.strip() or Path(name).name != name or name in (".", "..") or "\\" in name:
+        raise DvpInputError(f"export name {name[:60]!r} must be a plain file name (no folders); "
+                            "the files are written inside the chosen export folder")
     total = 6
     labels = np.asarray(labels)
     if labels.ndim != 2:
