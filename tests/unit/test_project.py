@@ -173,7 +173,7 @@ def test_failed_save_leaves_previous_project(tmp_path, full_project, monkeypatch
     def boom(*args, **kwargs):
         raise OSError("disk full (simulated, after labels and cells were written)")
 
-    monkeypatch.setattr(P, "_h5ad_entry", boom)
+    monkeypatch.setattr(P._slots, "_h5ad_entry", boom)
     with pytest.raises(OSError, match="disk full"):
         P.save_project(d, changed)
     assert sorted(p.name for p in d.iterdir()) == before  # new generation cleaned up
