@@ -6,6 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from napari_dvp.core.torch_guard import prepare_torch_import
+
+# Tests open napari (OpenGL via Mesa's LLVM) and import torch in one process:
+# keep torch's optional triton (a second LLVM) out of it, or the process crashes.
+prepare_torch_import(force=True)
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DvpInputError
+from ..torch_guard import prepare_torch_import
 from .backends import check_labels
 
 DEFAULT_MODEL = "cpsam"
@@ -103,6 +104,7 @@ def resolve_model(model: str | os.PathLike[str], allow_download: bool = True) ->
                             "or a path to a local model file")
     if not allow_download or not is_online():
         raise DvpInputError(missing_weights_message(text))
+    prepare_torch_import()
     from cellpose import models, utils
 
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -119,6 +121,7 @@ def load_model(path: Path, gpu: bool):
     with _CACHE_LOCK:
         if key in _MODEL_CACHE:
             return _MODEL_CACHE[key]
+        prepare_torch_import()
         import torch
         from cellpose import models
 
