@@ -3,7 +3,13 @@
 Sub-modules
 -----------
 plan
-    Pool cells (class x region) into samples, or read a ``cell_id,sample[,well]`` table.
+    Pool cells (class x region) into samples (re-exports the other plan modules).
+plan_common
+    Plan columns, which cells may be cut, combining plans.
+plan_io
+    Read a ``cell_id,sample[,well]`` table into a plan.
+region_plan
+    Drawn regions as samples, tiled into pieces.
 shapes
     Cell contours -> dilation -> smoothing -> simplification -> per-sample merge,
     cross-sample conflicts resolved, small shapes removed (shapely 2, vectorised).

@@ -1,0 +1,65 @@
+"""What every sample plan shares: its columns, which cells may be cut, combining plans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..cell_table import (
+    QC_ACCEPTED,
+    QC_REJECTED,
+    QC_STATUS,
+    REGION,
+)
+from ..errors import DvpInputError
+
+PLAN_COLUMNS = ["sample_id", "class", "region", "replicate", "well", "n_cells", "area_um2",
+                "cell_ids", "kind", "geometry"]
+EXCLUDE_REGION = "exclude"
+ANY = "*"  #: wildcard for class or region in a group
+
+
+def empty_plan() -> pd.DataFrame:
+    """A plan with no samples."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in PLAN_COLUMNS})
+
+
+def eligible_mask(cells: pd.DataFrame, exclude_flagged: bool = True) -> np.ndarray:
+    """Boolean mask of cells that may be cut (not rejected, not excluded, not QC-flagged)."""
+    ok = np.ones(len(cells), dtype=bool)
+    status = cells[QC_STATUS].astype(str) if QC_STATUS in cells else None
+    if status is not None:
+        ok &= (status != QC_REJECTED).to_numpy()
+    if REGION in cells:
+        ok &= (cells[REGION].astype(str).str.lower() != EXCLUDE_REGION).to_numpy()
+    if exclude_flagged:
+        flags = [c for c in cells.columns
+                 if c.startswith("qc_") and c != QC_STATUS and cells[c].dtype == bool]
+        if flags:
+            flagged = cells[flags].to_numpy().any(axis=1)
+            accepted = (status == QC_ACCEPTED).to_numpy() if status is not None else False
+            ok &= ~(flagged & ~accepted)
+    return ok
+
+
+def combine_plans(*plans: pd.DataFrame) -> pd.DataFrame:
+    """Concatenate plans (e.g. cell samples + region samples); sample ids must stay unique.
+
+    A cell listed by two cell samples is an error; a cell sample inside a region
+    sample is fine (its cells are cut out of the region's pieces).
+    """
+    plans = [p for p in plans if p is not None and len(p)]
+    if not plans:
+        return empty_plan()
+    plan = pd.concat(plans, ignore_index=True)[PLAN_COLUMNS]
+    dup = plan["sample_id"].duplicated()
+    if dup.any():
+        raise DvpInputError(f"sample id {plan['sample_id'][dup].iloc[0]!r} is used twice; "
+                            "rename one of the samples")
+    cell_rows = plan[plan["kind"] == "cells"]
+    all_ids = np.concatenate([np.asarray(c, dtype=np.int64) for c in cell_rows["cell_ids"]]
+                             or [np.empty(0, np.int64)])
+    if len(np.unique(all_ids)) != len(all_ids):
+        raise DvpInputError("a cell is in two samples; a cell can go into one sample only")
+    plan.attrs["warnings"] = [w for p in plans for w in p.attrs.get("warnings", [])]
+    return plan
