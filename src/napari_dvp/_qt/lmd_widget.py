@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-from pathlib import Path
-
 import numpy as np
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -24,40 +15,25 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..core.errors import DvpInputError, one_line
-from ..core.lmd import Calibration, ExportOptions, PlanOptions, plan_samples
-from ..core.lmd.calibration import check_marks
+from ..core.errors import DvpInputError
+from ..core.lmd import PlanOptions, plan_samples
 from ..core.lmd.collectors import make_collector, plan_wells
-from ..core.lmd.export import export_lmd_steps
+from ..core.lmd.plan_common import group_counts
 from ..core.lmd.qc import well_lut
 from ..core.lmd.shapes import cell_outlines
 from ..core.lut import apply_lut
-from ._common import cell_table_of, labels_layers, notify_errors, show_info
+from ._common import cell_table_of, labels_layers, notify_errors
+from ._lmd_calibration import CAL_LAYER as CAL_LAYER  # re-exported
+from ._lmd_calibration import LmdCalibrationMixin
+from ._lmd_export import LmdExportMixin
+from ._lmd_inputs import GroupList, combo, spin
 from ._session import session_of
 from .lmd_plan_table import PlanTable
 
-CAL_LAYER = "calibration"
 PREVIEW_LAYER = "LMD preview (by well)"
 
 
-def _combo(items, tip: str) -> QComboBox:
-    box = QComboBox()
-    box.addItems(items)
-    box.setToolTip(tip)
-    return box
-
-
-def _spin(lo, hi, val, tip, step=1.0, dec=1) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(dec)
-    box.setSingleStep(step)
-    box.setValue(val)
-    box.setToolTip(tip)
-    return box
-
-
-class LmdWidget(QWidget):
+class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
     """Choose cells to collect, check the plan on the tissue, calibrate and export."""
 
     def __init__(self, napari_viewer) -> None:
@@ -67,19 +43,15 @@ class LmdWidget(QWidget):
         self.result = None
         lay = QVBoxLayout(self)
         form = QFormLayout()
-        self.labels_box = _combo([], "The segmentation whose cells are cut")
-        self.groups = QListWidget()
-        self.groups.setToolTip("Select (Ctrl/Shift-click) each cell class x tissue region to "
-                               "collect")
-        self.groups.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
-        self.groups.setMaximumHeight(120)
-        self.target_kind = _combo(["total cell area (µm²)", "number of cells"],
+        self.labels_box = combo([], "The segmentation whose cells are cut")
+        self.groups = GroupList()
+        self.target_kind = combo(["total cell area (µm²)", "number of cells"],
                                   "Pool cells until each sample reaches this amount")
-        self.target = _spin(1, 1e7, 50_000, "Target per sample", 1000, 0)
+        self.target = spin(1, 1e7, 50_000, "Target per sample", 1000, 0)
         self.replicates = QSpinBox()
         self.replicates.setRange(1, 96)
         self.replicates.setToolTip("Samples (wells) per class x region")
-        self.mode = _combo(["spread over the tissue", "contiguous patches"],
+        self.mode = combo(["spread over the tissue", "contiguous patches"],
                            "Random cells across the tissue, or compact patches of neighbours")
         self.skip_touching = QCheckBox("skip cells touching another selected cell")
         for text, w in (("Cells of", self.labels_box), ("Collect", self.groups),
@@ -101,13 +73,13 @@ class LmdWidget(QWidget):
         self.cal_status.setWordWrap(True)
         form2.addRow(self.cal_btn)
         form2.addRow(self.cal_status)
-        self.pixel = _spin(0.01, 100, 0.5, "Image pixel size in µm", 0.05, 3)
-        self.plate = _combo(["384", "96", "strip8"], "Collector: 384-/96-well plate, 8-tube strip")
+        self.pixel = spin(0.01, 100, 0.5, "Image pixel size in µm", 0.05, 3)
+        self.plate = combo(["384", "96", "strip8"], "Collector: 384-/96-well plate, 8-tube strip")
         self.skip_outer = QCheckBox("leave outer wells empty")
-        self.order = _combo(["row", "column", "serpentine"], "Order in which wells are filled")
-        self.dilate = _spin(0, 20, 1.0, "Margin cut around each cell (µm)", 0.25, 2)
-        self.simplify = _spin(0, 5, 0.3, "Outline simplification tolerance (µm)", 0.1, 2)
-        self.fmt = _combo(["leica", "palm"], "Leica LMD XML or Zeiss PALM elements file")
+        self.order = combo(["row", "column", "serpentine"], "Order in which wells are filled")
+        self.dilate = spin(0, 20, 1.0, "Margin cut around each cell (µm)", 0.25, 2)
+        self.simplify = spin(0, 5, 0.3, "Outline simplification tolerance (µm)", 0.1, 2)
+        self.fmt = combo(["leica", "palm"], "Leica LMD XML or Zeiss PALM elements file")
         for text, w in (("Pixel size µm", self.pixel), ("Collector", self.plate),
                         ("", self.skip_outer), ("Fill order", self.order),
                         ("Margin µm", self.dilate), ("Simplify µm", self.simplify),
@@ -128,7 +100,6 @@ class LmdWidget(QWidget):
         lay.addWidget(self.status)
 
         self.labels_box.currentTextChanged.connect(self._fill_groups)
-        self.groups.itemSelectionChanged.connect(self._mark_groups)
         self.plan_btn.clicked.connect(self.make_plan)
         self.drop_btn.clicked.connect(self.table.drop_selected)
         self.table.plan_changed.connect(self.preview)
@@ -173,29 +144,11 @@ class LmdWidget(QWidget):
                                                      else None)
         if px:
             self.pixel.setValue(float(px))
-        cells = cell_table_of(layer)
-        if not {"class", "region"} <= set(cells.columns):
-            return
-        counts = cells.groupby(["class", "region"]).size()
-        for (c, r), n in counts.items():
-            if str(r).lower() == "exclude" or not str(c):
-                continue
-            item = QListWidgetItem(f"    {c} · {r}  ({n} cells)")
-            item.setData(Qt.ItemDataRole.ToolTipRole, f"{c} · {r}  ({n} cells)")
-            item.setData(Qt.ItemDataRole.UserRole, (str(c), str(r)))
-            self.groups.addItem(item)
-            item.setSelected((str(c), str(r)) in keep)
-
-    def _mark_groups(self, *_):
-        for i in range(self.groups.count()):
-            it = self.groups.item(i)
-            base = it.data(Qt.ItemDataRole.ToolTipRole)
-            it.setText(("✔ " if it.isSelected() else "    ") + base)
+        self.groups.fill(group_counts(cell_table_of(layer)), keep)
 
     def chosen_groups(self) -> list[tuple[str, str]]:
         """The selected (class, region) pairs, in list order."""
-        items = (self.groups.item(i) for i in range(self.groups.count()))
-        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.isSelected()]
+        return self.groups.chosen()
 
     # --- plan and preview --------------------------------------------------------------------
     @notify_errors
@@ -254,111 +207,3 @@ class LmdWidget(QWidget):
         self.viewer.add_shapes(data, shape_type="polygon", name=name, edge_color="yellow",
                                face_color="transparent", edge_width=1.5, scale=layer.scale,
                                units=layer.units)
-
-    # --- calibration -------------------------------------------------------------------------
-    def pick_calibration(self, *_):
-        """Create (or select) the "calibration" points layer and guide the user."""
-        if CAL_LAYER not in self.viewer.layers:
-            ref = self._layer()
-            pts = self.viewer.add_points(np.empty((0, 2)), name=CAL_LAYER, symbol="cross",
-                                         size=12, face_color="red", border_color="red",
-                                         scale=ref.scale[-2:], translate=ref.translate[-2:],
-                                         units=ref.units[-2:])
-            pts.events.data.connect(self._marks_changed)
-        pts = self.viewer.layers[CAL_LAYER]
-        self.viewer.layers.selection.active = pts
-        pts.mode = "add"
-        self._marks_changed()
-
-    def marks(self) -> np.ndarray:
-        """The picked marks, (row, col) in pixels (first three)."""
-        if CAL_LAYER not in self.viewer.layers:
-            raise DvpInputError("no calibration marks; click 'Pick calibration marks' first")
-        layer = self.viewer.layers[CAL_LAYER]
-        pts = np.asarray(layer.data, dtype=float)[:, -2:]
-        if not len(pts):
-            return pts
-        # points layer data -> world -> pixels of the cells layer (any scale/translate)
-        ref = self._layer()
-        world = pts * np.asarray(layer.scale[-2:]) + np.asarray(layer.translate[-2:])
-        return (world - np.asarray(ref.translate[-2:])) / np.asarray(ref.scale[-2:])
-
-    def _marks_changed(self, *_):
-        m = self.marks()
-        if len(m) < 3:
-            self.cal_status.setText(f"Click calibration mark {len(m) + 1} of 3 on the image "
-                                    "(the same marks, in the same order, as on the slide).")
-            return
-        if len(m) > 3:
-            self.cal_status.setText("More than 3 marks: delete the extra ones.")
-            return
-        try:
-            warn = check_marks(m, np.asarray(self._layer().data).shape)
-            self.cal_status.setText("Calibration marks OK. " + " ".join(warn))
-            self.viewer.layers[CAL_LAYER].mode = "pan_zoom"
-        except DvpInputError as exc:
-            self.cal_status.setText(f"Not usable: {one_line(exc)}")
-
-    # --- export ------------------------------------------------------------------------------
-    def _export_clicked(self, *_):
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the LMD export")
-        if folder:
-            self.export_to(Path(folder) / f"lmd_{_dt.datetime.now():%Y%m%d-%H%M%S}")
-
-    @notify_errors
-    def export_to(self, out_dir: Path):
-        """Export the plan into ``out_dir`` in a background thread."""
-        from napari.qt.threading import create_worker
-
-        layer = self._layer()
-        plan = self.table.plan()
-        marks = self.marks()
-        if len(marks) != 3:
-            raise DvpInputError(f"{len(marks)} calibration marks; pick exactly 3")
-        cal = Calibration(marks, self.pixel.value())
-        opts = ExportOptions(fmt=self.fmt.currentText(), plate=self.plate.currentText(),
-                             skip_outer=self.skip_outer.isChecked(),
-                             fill_order=self.order.currentText(),
-                             dilate_um=self.dilate.value(), simplify_um=self.simplify.value())
-        gen = export_lmd_steps(np.asarray(layer.data), plan, cal, out_dir, opts,
-                               cells=cell_table_of(layer))
-        def work():
-            return (yield from gen)
-
-        self.worker = create_worker(work)
-        self.worker.finished.connect(gen.close)  # a cancelled export removes its temp folder
-        self.worker.yielded.connect(self._progress)
-        self.worker.returned.connect(self._done)
-        self.worker.errored.connect(lambda e: self.status.setText(f"Export failed: {e}"))
-        self.worker.errored.connect(notify_errors(_raise))
-        self.worker.finished.connect(lambda: self._busy(False))
-        self._busy(True)
-        self.worker.start()
-
-    def _busy(self, busy: bool) -> None:
-        self.export_btn.setEnabled(not busy)
-        self.cancel_btn.setEnabled(busy)
-
-    def _progress(self, step) -> None:
-        done, total, what = step
-        self.progress.setMaximum(total)
-        self.progress.setValue(done)
-        self.status.setText(what)
-
-    def _done(self, result) -> None:
-        self.result = result
-        session_of(self.viewer).put("manifests", Path(result.out_dir).name, result.manifest,
-                                    source=self)
-        self.status.setText(f"Exported {result.n_shapes} shapes in {len(result.manifest)} wells "
-                            f"to {result.out_dir}")
-        show_info(f"LMD export written to {result.out_dir}")
-
-    def cancel(self, *_):
-        """Stop the running export; nothing is written."""
-        if self.worker is not None:
-            self.worker.quit()
-            self.status.setText("Export cancelled; nothing was written.")
-
-
-def _raise(exc):
-    raise exc

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..cell_table import (
+    CLASS,
     QC_ACCEPTED,
     QC_REJECTED,
     QC_STATUS,
@@ -63,3 +64,16 @@ def combine_plans(*plans: pd.DataFrame) -> pd.DataFrame:
         raise DvpInputError("a cell is in two samples; a cell can go into one sample only")
     plan.attrs["warnings"] = [w for p in plans for w in p.attrs.get("warnings", [])]
     return plan
+
+
+def group_counts(cells: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """``(class, region, number of cells)`` of every group that can be collected.
+
+    Groups in the ``exclude`` region and cells without a class are left out;
+    empty when the table has no ``class`` and ``region`` columns.
+    """
+    if not {CLASS, REGION} <= set(cells.columns):
+        return []
+    counts = cells.groupby([CLASS, REGION]).size()
+    return [(str(c), str(r), int(n)) for (c, r), n in counts.items()
+            if str(r).lower() != EXCLUDE_REGION and str(c)]
