@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,32 +14,32 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..core.cell_table import CELL_ID, CLASS
-from ..core.class_overlay import class_color, legend_entries
+from ..core.class_overlay import legend_entries
 from ..core.errors import DvpInputError
 from ..core.gating import (
-    GateRule,
     GatingScheme,
     default_thresholds,
     gate_codes,
     load_gating,
     save_gating,
 )
-from ._class_colors import ClassOverlay, Legend, cells_table, color_item, rgb_of
+from ..core.gating_view import UNCLASSIFIED, class_counts, markers_of, usable_rules
+from ._class_colors import ClassOverlay, Legend, cells_table
 from ._common import notify_errors, set_cell_table, show_info
+from ._gating_histogram import GatingHistogramMixin
+from ._gating_rules import RulesTable
 from ._session import session_of
 
 DEFAULT_RULES = (("keratinocyte", "panCK+"), ("CD8 T cell", "CD8+ and panCK-"),
                  ("macrophage", "CD163+ and CD8- and panCK-"))
 
 
-class GatingWidget(QWidget):
+class GatingWidget(GatingHistogramMixin, QWidget):
     """Per-marker histogram + threshold, rules table, live class overlay."""
 
     def __init__(self, napari_viewer):
@@ -77,10 +77,7 @@ class GatingWidget(QWidget):
         row.addWidget(self.auto_btn)
         lay.addLayout(row)
         lay.addWidget(QLabel("Classes (first matching rule wins; e.g. 'CD8+ and panCK-'):"))
-        self.rules = QTableWidget(0, 3)
-        self.rules.setHorizontalHeaderLabels(["class", "rule", "colour"])
-        self.rules.horizontalHeader().setStretchLastSection(True)
-        self.rules.cellDoubleClicked.connect(self._pick_color)
+        self.rules = RulesTable()
         lay.addWidget(self.rules)
         row = QHBoxLayout()
         self.add_btn, self.remove_btn = QPushButton("Add class"), QPushButton("Remove class")
@@ -129,13 +126,12 @@ class GatingWidget(QWidget):
     def load_cells(self) -> None:
         """Read the cell table; list markers; start from Otsu thresholds and default rules."""
         self.labels_layer, self.table = cells_table(self.viewer)
-        markers = [c[5:] for c in self.table.columns if c.startswith("mean_")]
+        markers = markers_of(self.table)
         self.thresholds = {**default_thresholds(self.table, markers), **{
             k: v for k, v in self.thresholds.items() if k in markers}}
         if self.rules.rowCount() == 0:
-            for name, rule in DEFAULT_RULES:
-                if all(m in markers for m in GateRule(name, rule).markers()):
-                    self.add_rule(name, rule)
+            for name, rule in usable_rules(DEFAULT_RULES, markers):
+                self.add_rule(name, rule)
         self.marker.blockSignals(True)
         self.marker.clear()
         self.marker.addItems(markers)
@@ -145,86 +141,12 @@ class GatingWidget(QWidget):
 
     def add_rule(self, name: str, rule: str, color=None) -> None:
         """Append a class rule row."""
-        r = self.rules.rowCount()
-        self.rules.blockSignals(True)
-        self.rules.insertRow(r)
-        self.rules.setItem(r, 0, QTableWidgetItem(name))
-        self.rules.setItem(r, 1, QTableWidgetItem(rule))
-        self.rules.setItem(r, 2, color_item(color or class_color(name, r)))
-        self.rules.blockSignals(False)
+        self.rules.add(name, rule, color)
         self._schedule()
 
     def scheme(self) -> GatingScheme:
         """The rules and thresholds as shown."""
-        rules = []
-        for r in range(self.rules.rowCount()):
-            name, rule = self.rules.item(r, 0).text().strip(), self.rules.item(r, 1).text()
-            if name and rule.strip():
-                color = self.rules.item(r, 2).data(Qt.ItemDataRole.UserRole)
-                rules.append(GateRule(name, rule, rgb_of(color)))
-        return GatingScheme(rules, dict(self.thresholds))
-
-    # ------------------------------------------------------------------ histogram
-    def _draw_histogram(self, marker: str) -> None:
-        self.ax.clear()
-        self.line = None
-        if self.table is None or not marker:
-            self.canvas.draw_idle()
-            return
-        v = self.table[f"mean_{marker}"].to_numpy(dtype=float)
-        v = v[np.isfinite(v)]
-        hi = np.percentile(v, 99.5) if v.size else 1.0
-        self.ax.hist(v, bins=128, range=(float(min(v.min(initial=0), 0)), float(hi) or 1.0),
-                     color="#5a7fa8", log=True)
-        self.ax.set_xlabel(f"mean {marker} per cell")
-        self.ax.set_ylabel("cells")
-        t = self.thresholds.get(marker, 0.0)
-        self.line = self.ax.axvline(t, color="red", lw=2)
-        self.spin.blockSignals(True)
-        self.spin.setValue(t)
-        self.spin.blockSignals(False)
-        self.canvas.draw_idle()
-
-    def set_threshold(self, marker: str, value: float) -> None:
-        """Set one marker's threshold (moves the line and spin box when shown)."""
-        self.thresholds[marker] = float(value)
-        if marker == self.marker.currentText():
-            if self.line is not None:
-                self.line.set_xdata([value, value])
-                self.canvas.draw_idle()
-            if abs(self.spin.value() - value) > 1e-9:
-                self.spin.blockSignals(True)
-                self.spin.setValue(value)
-                self.spin.blockSignals(False)
-        self._schedule()
-
-    def _spin_changed(self, value: float) -> None:
-        if self.marker.currentText():
-            self.set_threshold(self.marker.currentText(), value)
-
-    def _on_mouse(self, event) -> None:
-        if event.name == "button_press_event" and event.inaxes is self.ax:
-            self._dragging = True
-        if event.name == "button_release_event":
-            self._dragging = False
-        if self._dragging and event.xdata is not None and self.marker.currentText():
-            self.set_threshold(self.marker.currentText(), float(event.xdata))
-
-    @notify_errors
-    def _auto(self) -> None:
-        m = self.marker.currentText()
-        if m and self.table is not None:
-            self.set_threshold(m, default_thresholds(self.table, [m])[m])
-
-    def _pick_color(self, row: int, col: int) -> None:
-        if col == 2:
-            from qtpy.QtGui import QColor
-            from qtpy.QtWidgets import QColorDialog
-
-            old = self.rules.item(row, 2).data(Qt.ItemDataRole.UserRole)
-            c = QColorDialog.getColor(QColor(old), self)
-            if c.isValid():
-                self.rules.setItem(row, 2, color_item((c.red(), c.green(), c.blue())))
+        return GatingScheme(self.rules.gate_rules(), dict(self.thresholds))
 
     # ------------------------------------------------------------------ classes
     def _schedule(self) -> None:
@@ -242,10 +164,9 @@ class GatingWidget(QWidget):
         codes = gate_codes(self.table, s)
         colors = [r.color for r in {r.name: r for r in s.rules}.values()]
         self.overlay.update(self.labels_layer, self.table[CELL_ID].to_numpy(), codes, colors)
-        counts = np.bincount(codes, minlength=len(s.class_names) + 1)
         self.legend.set_entries(legend_entries(
-            [*s.class_names, "unclassified"], [*colors, (0, 0, 0)],
-            dict(zip([*s.class_names, "unclassified"], [*counts[1:], counts[0]], strict=True))))
+            [*s.class_names, UNCLASSIFIED], [*colors, (0, 0, 0)],
+            class_counts(codes, s.class_names)))
         return codes
 
     @notify_errors

@@ -1,0 +1,37 @@
+"""What the gating widget shows, without Qt: histogram values and range, class counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .gating import GateRule
+
+UNCLASSIFIED = "unclassified"
+
+
+def markers_of(table: pd.DataFrame) -> list[str]:
+    """Markers with a per-cell mean column (``mean_<marker>``), in table order."""
+    return [c[5:] for c in table.columns if c.startswith("mean_")]
+
+
+def usable_rules(rules: Sequence[tuple[str, str]], markers: Sequence[str]) -> list[tuple[str, str]]:
+    """The ``(class, rule)`` pairs whose markers are all measured."""
+    return [(name, rule) for name, rule in rules
+            if all(m in markers for m in GateRule(name, rule).markers())]
+
+
+def histogram_input(table: pd.DataFrame, marker: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """Finite per-cell means of ``marker`` and the histogram range (0 or less .. 99.5th pct)."""
+    v = table[f"mean_{marker}"].to_numpy(dtype=float)
+    v = v[np.isfinite(v)]
+    hi = np.percentile(v, 99.5) if v.size else 1.0
+    return v, (float(min(v.min(initial=0), 0)), float(hi) or 1.0)
+
+
+def class_counts(codes: np.ndarray, class_names: Sequence[str]) -> dict[str, int]:
+    """Cells per class (code i = class i - 1) and ``unclassified`` (code 0), in legend order."""
+    counts = np.bincount(codes, minlength=len(class_names) + 1)
+    return dict(zip([*class_names, UNCLASSIFIED], [*counts[1:], counts[0]], strict=True))
