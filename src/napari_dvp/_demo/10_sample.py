@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..core.atomic import atomic_path, write_text_atomic
+from ..core.image_io import write_ome_tiff
 from ..core.synthetic import make_sample, regions_geojson
 from ..core.synthetic._sample import TRUTH_COLUMNS
 
@@ -13,8 +14,6 @@ TITLE = "Synthetic TEN skin biopsy"
 
 def run(state) -> None:
     """Make the sample, fill ``state`` and show the five channels."""
-    from .._sample_data import sample_layer_data
-
     sample = make_sample(state.size, seed=state.seed)
     state.image = sample.image
     state.channel_names = list(sample.channel_names)
@@ -32,8 +31,13 @@ def run(state) -> None:
         sample.cells[list(TRUTH_COLUMNS)].to_csv(tmp, index=False, float_format="%.2f")
     write_text_atomic(state.out / "sample_truth_regions.geojson",
                       json.dumps(regions_geojson(sample.regions)))
+    # the slide as a scanner would give it: a pyramidal OME-TIFF, opened lazily by our reader
+    slide = state.out / "slide" / "ten_skin_synthetic.ome.tif"
+    write_ome_tiff(slide, sample.image, channel_names=list(sample.channel_names),
+                   pixel_size_um=sample.pixel_size_um, tile=256)
+    state.extra["slide_path"] = slide
+    state.say(f"wrote {slide.relative_to(state.out)} (pyramidal OME-TIFF)")
     if state.viewer is not None:
-        for data, kwargs, _ in sample_layer_data(sample, with_truth=False):
-            state.viewer.add_image(data, **kwargs)
+        state.viewer.open(str(slide), plugin="napari-dvp")
         state.viewer.reset_view()
         state.screenshot("01_sample.png")

@@ -34,8 +34,5 @@ def run(state) -> None:
         state.viewer.add_labels(labels, name="cells", opacity=0.45,
                                 scale=(state.pixel_size_um, state.pixel_size_um),
                                 units=("um", "um"), metadata={"pixel_size_um": state.pixel_size_um})
-        docks = getattr(state.viewer.window, "_dock_widgets", {})
-        for name, dock in docks.items():  # show the Segment widget's tab, if docked
-            if name.startswith("Segment"):
-                dock.raise_()
+        state.dock("Segment cells")
         state.screenshot("02_segmentation.png")

@@ -8,16 +8,12 @@ import pandas as pd
 from ..core.atomic import atomic_path, write_text_atomic
 from ..core.cell_table import CELL_ID, CLASS, COL, REGION, ROW
 from ..core.class_overlay import (
-    categorical_colormap,
-    class_code_lut,
-    class_codes,
     class_color,
     class_region_matrix,
     class_region_table,
 )
 from ..core.gating import GateRule, GatingScheme, apply_gating, default_thresholds, save_gating
 from ..core.geojson import features_to_shapes, regions_to_features, write_geojson
-from ..core.lut import apply_lut
 from ..core.regions import Region, assign_regions, color_for
 
 TITLE = "Regions and cell classes (gating)"
@@ -91,21 +87,22 @@ def run(state) -> None:
 
 
 def _show(state, labels, table, regions, scheme) -> None:
-    from napari.utils.colormaps import Colormap
+    """Show it as a pathologist would see it: the Gating widget driving the overlay."""
+    from .._qt._common import set_cell_table
 
     v = state.viewer
-    names = scheme.class_names
-    colors = [r.color for r in scheme.rules]
-    codes = class_codes(table[CLASS], names)
-    lut = class_code_lut(table[CELL_ID].to_numpy(), codes, max_id=int(np.max(labels)))
     scale = (state.pixel_size_um, state.pixel_size_um)
-    v.add_image(apply_lut(labels, lut), name="cell classes", contrast_limits=(0, len(names)),
-                colormap=Colormap(**categorical_colormap(colors), name="dvp-demo-classes"),
-                opacity=0.7, scale=scale, units=("um", "um"))
+    if "cells" in v.layers:  # the segmentation under review gets its regions + classes
+        set_cell_table(v.layers["cells"], table)
     data, types, feats = features_to_shapes(regions_to_features(regions))
     edge = [np.r_[np.asarray(color_for(r)) / 255, 1.0] for r in feats["region"]]
     v.add_shapes(data, shape_type=types, features=feats, name="regions", scale=scale,
                  units=("um", "um"),
                  face_color="transparent", edge_color=edge, edge_width=4,
                  text={"string": "{region}", "color": "white", "size": 12})
+    gating = state.dock("Gating")
+    gating.load_cells()
+    gating.load(str(state.out / "gating.json"))
+    gating.marker.setCurrentText("CD8")
+    gating.apply()
     v.reset_view()

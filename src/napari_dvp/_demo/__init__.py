@@ -63,6 +63,10 @@ class DemoState:
                 layer.visible = False
         seen.update(layer.name for layer in self.viewer.layers)
         self.viewer.window._qt_window.resize(1600, 1000)
+        from qtpy.QtWidgets import QApplication
+
+        for _ in range(3):  # let docked widgets lay out what the step just changed
+            QApplication.processEvents()
         path = self.out / name
         self.viewer.screenshot(str(path), canvas_only=False)
         self.say(f"wrote {path.name}")
