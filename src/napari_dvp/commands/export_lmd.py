@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="outline simplification tolerance, µm (default 0.3)")
     parser.add_argument("--format", dest="fmt", default="leica", choices=["leica", "palm"],
                         help="leica (XML, default) or palm (Zeiss PALM elements .txt)")
+    parser.add_argument("--cells", default=None,
+                        help="optional cell table (.csv/.parquet from `napari-dvp measure`/"
+                             "`classify`) for class, region and QC status in the manifest")
     parser.add_argument("--pixel-size-um", type=float, default=None,
                         help="pixel size in µm (default: read from the labels file)")
 
@@ -43,6 +46,7 @@ def _read_labels(path: Path):
 def run(args: argparse.Namespace) -> int:
     """Run the export; returns 0 on success."""
     import numpy as np
+    import pandas as pd
 
     from ..core.errors import DvpInputError
     from ..core.lmd import Calibration, ExportOptions, export_lmd, parse_marks, plan_from_table
@@ -60,8 +64,21 @@ def run(args: argparse.Namespace) -> int:
                             "give --pixel-size-um")
     labels = np.asarray(data)
     table = read_selection(sel_path)
-    ids = np.unique(labels)
-    plan = plan_from_table(table, label_ids=ids[ids > 0])
+    ids, counts = np.unique(labels, return_counts=True)
+    keep = ids > 0
+    ids, counts = ids[keep], counts[keep]
+    # total cut area per sample comes from the labels themselves (µm²)
+    cells = pd.DataFrame({"cell_id": ids.astype(np.int64), "area_um2": counts * float(px) ** 2})
+    if args.cells:
+        from .classify import read_table
+
+        extra = read_table(Path(args.cells))
+        if "cell_id" not in extra.columns:
+            raise DvpInputError(f"{args.cells} has no cell_id column; give the cell table "
+                                "written by `napari-dvp measure` or `classify`")
+        cols = [c for c in ("class", "region", "qc_status") if c in extra.columns]
+        cells = cells.merge(extra[["cell_id", *cols]], on="cell_id", how="left")
+    plan = plan_from_table(table, cells=cells, label_ids=ids)
     opts = ExportOptions(fmt=args.fmt, plate=args.plate, dilate_um=args.dilate_um,
                          simplify_um=args.simplify_um)
     res = export_lmd(labels, plan, Calibration(marks, float(px)), Path(args.out), opts)

@@ -1,0 +1,64 @@
+"""The README's command-line chain, end to end, on a small synthetic biopsy.
+
+sample -> info -> segment -> measure -> regions -> classify -> export-lmd ->
+(synthetic mass spec) -> proteins -> score: the same core functions as the widgets,
+each step reading the previous step's files.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from napari_dvp.cli import main
+from napari_dvp.core.gating import GateRule, GatingScheme, save_gating
+from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
+
+
+@pytest.mark.slow
+def test_cli_chain_from_slide_to_scores(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", "--out", "ten.ome.tif", "--size", "512", "--seed", "3"]) == 0
+    assert main(["info", "ten.ome.tif", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):])["channels"][0] == "DAPI"
+    assert main(["segment", "ten.ome.tif", "--out", "cells.zarr", "--backend", "builtin",
+                 "--cyto-channel", "all"]) == 0
+    assert main(["measure", "ten.ome.tif", "cells.zarr", "--out", "cells.parquet"]) == 0
+    assert main(["regions", "cells.parquet", "ten_regions.geojson", "-o", "cells.parquet"]) == 0
+    save_gating("gating.json", GatingScheme(
+        [GateRule("keratinocyte", "panCK+"), GateRule("CD8 T cell", "CD8+ and panCK-"),
+         GateRule("macrophage", "CD163+ and CD8-")],
+        {"panCK": 700.0, "CD8": 250.0, "CD163": 450.0}))
+    assert main(["classify", "cells.parquet", "--rules", "gating.json", "-o",
+                 "cells.parquet"]) == 0
+    cells = pd.read_parquet("cells.parquet")
+    assert {"region", "class", "area_um2", "qc_status"} <= set(cells.columns)
+    assert (cells["class"] == "keratinocyte").sum() > 50
+
+    # the pathologist's pick: 20 keratinocytes of the epidermis, all macrophages
+    ker = cells[(cells["class"] == "keratinocyte") & (cells["region"] == "epidermis")]
+    mac = cells[cells["class"] == "macrophage"]
+    assert len(ker) >= 20 and len(mac) >= 3
+    pd.concat([pd.DataFrame({"cell_id": ker["cell_id"].head(20), "sample": "KER_1"}),
+               pd.DataFrame({"cell_id": mac["cell_id"], "sample": "MAC_1"})]
+              ).to_csv("selection.csv", index=False)
+    assert main(["export-lmd", "--labels", "cells.zarr", "--selection", "selection.csv",
+                 "--calibration", "10,10;10,500;500,250", "--out", "lmd", "--plate", "96",
+                 "--cells", "cells.parquet"]) == 0
+    manifest = pd.read_csv("lmd/manifest.csv")
+    assert list(manifest["sample_id"]) == ["KER_1", "MAC_1"]
+    ker_row = manifest.set_index("sample_id").loc["KER_1"]
+    assert ker_row["class"] == "keratinocyte" and ker_row["region"] == "epidermis"
+    expected_area = cells.set_index("cell_id").loc[ker["cell_id"].head(20), "area_um2"].sum()
+    assert ker_row["area_um2"] == pytest.approx(expected_area, rel=1e-6)
+
+    write_pg_matrix(synthetic_pg_matrix(manifest, seed=1, n_proteins=300), "ms.pg_matrix.tsv")
+    assert main(["proteins", "ms.pg_matrix.tsv", "--out", "matrix.csv"]) == 0
+    assert main(["score", "ms.pg_matrix.tsv", "--manifest", "lmd/manifest.csv",
+                 "--out", "scores.csv"]) == 0
+    scores = pd.read_csv("scores.csv")
+    assert set(scores.iloc[:, 0]) >= {"KER_1", "MAC_1"} or \
+        {"KER_1", "MAC_1"} <= set(scores.get("sample_id", []))
