@@ -139,3 +139,20 @@ def test_run_on_a_local_dask_cluster(make_napari_viewer, qtbot):
     wait_done(qtbot, widget, timeout=120_000)
     assert match_labels(np.asarray(viewer.layers["cells"].data), truth).f1 > 0.95
     assert widget.progress.value() == widget.progress.maximum() == 4
+
+
+def test_channels_are_guessed_when_the_slide_arrives_after_the_widget(make_napari_viewer):
+    from napari_dvp._qt.segment_widget import NONE, SegmentWidget
+
+    viewer = make_napari_viewer()
+    widget = SegmentWidget(viewer)
+    assert widget.cyto.currentText() == NONE
+    viewer.add_image(np.zeros((64, 64), np.uint16), name="DAPI")
+    viewer.add_image(np.zeros((64, 64), np.uint16), name="panCK")
+    assert widget.nuclear.currentText() == "DAPI"
+    assert widget.cyto.currentText() == "panCK"
+    # a choice made by hand survives new layers
+    widget.cyto.setCurrentText(NONE)
+    widget.cyto.setProperty("chosen", NONE)
+    viewer.add_image(np.zeros((64, 64), np.uint16), name="CD8")
+    assert widget.cyto.currentText() == NONE

@@ -34,5 +34,7 @@ def run(state) -> None:
         state.viewer.add_labels(labels, name="cells", opacity=0.45,
                                 scale=(state.pixel_size_um, state.pixel_size_um),
                                 units=("um", "um"), metadata={"pixel_size_um": state.pixel_size_um})
-        state.dock("Segment cells")
+        widget = state.dock("Segment cells")
+        widget.cyto.setCurrentText("(all other channels)")  # what this step ran
+        widget.tile.setValue(512)
         state.screenshot("02_segmentation.png")

@@ -59,6 +59,9 @@ class SegmentWidget(QWidget):
         self._cancel = False
         form = QFormLayout()
         self.nuclear, self.cyto = QComboBox(), QComboBox()
+        for combo in (self.nuclear, self.cyto):  # remember choices made by hand
+            combo.activated.connect(
+                lambda _i, c=combo: c.setProperty("chosen", c.currentText()))
         self.nuclear.setToolTip("Channel where nuclei are bright (DAPI, Hoechst)")
         self.cyto.setToolTip("Channel(s) showing the cell body (panCK, membrane, CD45…); "
                              "'all other channels' uses every marker")
@@ -131,7 +134,10 @@ class SegmentWidget(QWidget):
             combo.blockSignals(True)
             combo.clear(), combo.addItems(extra + names)
             guess = next((n for n in names if pattern.search(n)), None)
-            combo.setCurrentText(old if old in extra + names else guess or combo.itemText(0))
+            # keep a layer the user had, or an option they picked by hand; else guess anew
+            keep = old in names or (old in extra and combo.property("chosen") == old)
+            combo.setCurrentText(old if keep else guess or (old if old in extra else
+                                                            combo.itemText(0)))
             combo.blockSignals(False)
         self._on_nuclear()
 
