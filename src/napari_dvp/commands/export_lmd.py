@@ -6,14 +6,16 @@ import argparse
 from pathlib import Path
 
 NAME = "export-lmd"
-HELP = "write Leica LMD XML (or Zeiss PALM) + manifest + QC picture for selected cells"
+HELP = ("write Leica LMD XML (or Zeiss PALM) + manifest + QC picture for selected cells "
+        "and/or drawn regions")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``export-lmd``."""
     parser.add_argument("--labels", required=True, help="labels image (.tif/.ome.tif/.zarr)")
-    parser.add_argument("--selection", required=True,
-                        help="CSV with columns cell_id,sample and optionally well")
+    parser.add_argument("--selection", default=None,
+                        help="CSV with columns cell_id,sample and optionally well "
+                             "(optional when --region-samples is given)")
     parser.add_argument("--calibration", required=True,
                         help='three calibration marks in image pixels: "r1,c1;r2,c2;r3,c3"')
     parser.add_argument("--out", required=True, help="output folder (created atomically)")
@@ -30,6 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "`classify`) for class, region and QC status in the manifest")
     parser.add_argument("--pixel-size-um", type=float, default=None,
                         help="pixel size in µm (default: read from the labels file)")
+    parser.add_argument("--regions", default=None,
+                        help="regions as GeoJSON (QuPath annotations, pixels of the labels)")
+    parser.add_argument("--region-samples", default=None, metavar="NAME[,NAME...]",
+                        help="region classes (or names) from --regions to cut whole, each as "
+                             "its own sample (e.g. epidermis,blister)")
+    parser.add_argument("--max-piece-um2", type=float, default=0.0,
+                        help="cut region samples into pieces of at most this area, µm² "
+                             "(default 0: each region in one piece)")
 
 
 def _read_labels(path: Path):
@@ -43,6 +53,25 @@ def _read_labels(path: Path):
     return data, px
 
 
+def _region_plan(args, names, labels, cells, px: float):
+    """Region samples named ``names`` from the GeoJSON (clipped to the image, warnings shown)."""
+    import warnings
+
+    from ..core.geojson import GeoJsonWarning, features_to_regions, read_geojson
+    from ..core.lmd.region_plan import region_samples, regions_by_name
+    from ..core.lmd.shapes import label_centroids
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeoJsonWarning)
+        feats = read_geojson(args.regions, image_shape=labels.shape)
+    for w in caught:
+        print(f"warning: {w.message}")
+    regions = regions_by_name(features_to_regions(feats), labels.shape)
+    cen = label_centroids(labels)[["cell_id", "centroid_row", "centroid_col"]]
+    return region_samples(regions, names, px, args.max_piece_um2 or None,
+                          cells=cells.merge(cen, on="cell_id", how="inner"))
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the export; returns 0 on success."""
     import numpy as np
@@ -50,12 +79,22 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.errors import DvpInputError
     from ..core.lmd import Calibration, ExportOptions, export_lmd, parse_marks, plan_from_table
-    from ..core.lmd.plan import read_selection
+    from ..core.lmd.plan import combine_plans, read_selection
 
-    labels_path, sel_path = Path(args.labels), Path(args.selection)
-    for p, what in ((labels_path, "labels"), (sel_path, "selection")):
-        if not p.exists():
+    labels_path = Path(args.labels)
+    names = [n.strip() for n in (args.region_samples or "").split(",") if n.strip()]
+    if not args.selection and not names:
+        raise DvpInputError("nothing to cut: give --selection (cells) and/or --regions with "
+                            "--region-samples (regions)")
+    if names and not args.regions:
+        raise DvpInputError("--region-samples needs --regions GEOJSON with those regions")
+    for p, what in ((labels_path, "labels"), (args.selection, "selection"),
+                    (args.regions if names else None, "regions")):
+        if p and not Path(p).exists():
             raise DvpInputError(f"{what} file {p} does not exist")
+    if args.max_piece_um2 < 0:
+        raise DvpInputError(f"--max-piece-um2 is {args.max_piece_um2}; give 0 (whole regions) "
+                            "or a positive area in µm²")
     marks = parse_marks(args.calibration)
     data, px_file = _read_labels(labels_path)
     px = args.pixel_size_um or px_file
@@ -63,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
         raise DvpInputError(f"{labels_path.name} does not record its pixel size; "
                             "give --pixel-size-um")
     labels = np.asarray(data)
-    table = read_selection(sel_path)
     ids, counts = np.unique(labels, return_counts=True)
     keep = ids > 0
     ids, counts = ids[keep], counts[keep]
@@ -78,7 +116,13 @@ def run(args: argparse.Namespace) -> int:
                                 "written by `napari-dvp measure` or `classify`")
         cols = [c for c in ("class", "region", "qc_status") if c in extra.columns]
         cells = cells.merge(extra[["cell_id", *cols]], on="cell_id", how="left")
-    plan = plan_from_table(table, cells=cells, label_ids=ids)
+    plans = []
+    if args.selection:
+        plans.append(plan_from_table(read_selection(Path(args.selection)), cells=cells,
+                                     label_ids=ids))
+    if names:
+        plans.append(_region_plan(args, names, labels, cells, float(px)))
+    plan = combine_plans(*plans)
     opts = ExportOptions(fmt=args.fmt, plate=args.plate, dilate_um=args.dilate_um,
                          simplify_um=args.simplify_um)
     res = export_lmd(labels, plan, Calibration(marks, float(px)), Path(args.out), opts)

@@ -47,7 +47,8 @@ def combine_plans(*plans: pd.DataFrame) -> pd.DataFrame:
     """Concatenate plans (e.g. cell samples + region samples); sample ids must stay unique.
 
     A cell listed by two cell samples is an error; a cell sample inside a region
-    sample is fine (its cells are cut out of the region's pieces).
+    sample is fine (its cells are cut out of the region's pieces, and leave the
+    region sample's ``cell_ids``).
     """
     plans = [p for p in plans if p is not None and len(p)]
     if not plans:
@@ -62,6 +63,13 @@ def combine_plans(*plans: pd.DataFrame) -> pd.DataFrame:
                              or [np.empty(0, np.int64)])
     if len(np.unique(all_ids)) != len(all_ids):
         raise DvpInputError("a cell is in two samples; a cell can go into one sample only")
+    reg = np.flatnonzero((plan["kind"] == "region").to_numpy())
+    if len(reg) and len(all_ids):  # cells cut into a cell sample leave the region's list
+        for i in reg:
+            ids = np.asarray(plan.at[i, "cell_ids"], dtype=np.int64)
+            kept = tuple(ids[~np.isin(ids, all_ids)].tolist())
+            plan.at[i, "cell_ids"] = kept
+            plan.at[i, "n_cells"] = len(kept)
     plan.attrs["warnings"] = [w for p in plans for w in p.attrs.get("warnings", [])]
     return plan
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,50 @@ def tile_geometry(geom, max_piece_px2: float | None) -> np.ndarray:
     return np.concatenate(out) if out else np.empty(0, dtype=object)
 
 
+def regions_by_name(regions: Iterable, image_shape: Sequence[int] | None = None
+                    ) -> dict[str, object]:
+    """Drawn regions by the name a person picks them by, ready for :func:`region_samples`.
+
+    Parameters
+    ----------
+    regions
+        :class:`~napari_dvp.core.regions.Region` objects (GeoJSON annotations,
+        the regions Shapes layer), pixels x=col, y=row.
+    image_shape
+        ``(height, width)``: regions are clipped to the image (a region drawn a
+        little past the edge is still cut inside it).
+
+    Returns
+    -------
+    dict
+        Region class -> union of its polygons (in order of first appearance),
+        plus each named region (QuPath ``name``) under its own name where that
+        is not also a class. ``exclude`` regions are left out: they are never cut.
+    """
+    from ..regions import is_exclude_name
+
+    by_class: dict[str, list] = {}
+    by_name: dict[str, list] = {}
+    for r in regions:
+        g = r.geometry
+        if g is None or shapely.is_empty(g) or shapely.get_dimensions(g) != 2:
+            continue
+        if is_exclude_name(str(r.region_class)):
+            continue
+        by_class.setdefault(str(r.region_class), []).append(g)
+        if r.name and str(r.name) != str(r.region_class):
+            by_name.setdefault(str(r.name), []).append(g)
+    frame = (shapely.box(-0.5, -0.5, image_shape[1] - 0.5, image_shape[0] - 0.5)
+             if image_shape is not None else None)
+    out: dict[str, object] = {}
+    for name, geoms in [*by_class.items(), *by_name.items()]:
+        if name in out:
+            continue
+        g = shapely.union_all(shapely.make_valid(np.asarray(geoms, dtype=object)))
+        out[name] = shapely.intersection(g, frame) if frame is not None else g
+    return out
+
+
 def region_samples(
     regions: dict[str, object],
     names: Sequence[str],
@@ -48,6 +92,7 @@ def region_samples(
     max_piece_um2: float | None = None,
     cells: pd.DataFrame | None = None,
     prefix: str = "R",
+    start: int = 1,
 ) -> pd.DataFrame:
     """Make each named region a sample, cut as its own polygon(s).
 
@@ -61,10 +106,12 @@ def region_samples(
         Tile regions into pieces of at most this area (the LMD drops big pieces badly).
     cells
         Cell table: the manifest then lists the cells whose centre lies inside.
+    prefix, start
+        Sample ids are ``f"{prefix}{n:03d}"`` for ``n`` from ``start``.
     """
     rows = []
     px2 = float(pixel_size_um) ** 2
-    for n, name in enumerate(names, start=1):
+    for n, name in enumerate(names, start=start):
         if name not in regions:
             raise DvpInputError(f"no region named {name!r}; known: {', '.join(map(str, regions))}")
         geom = regions[name]
