@@ -365,6 +365,24 @@ def test_z_stack_and_odd_axes_refused(tmp_path):
         open_image(tmp_path / "q.tif")
 
 
+@pytest.mark.parametrize("attrs", [
+    {"multiscales": [{"datasets": [{"path": "7"}], "axes": ["y", "x"]}]},
+    {"multiscales": ["not a dict"]},
+    {"ome": 5},
+    {"multiscales": [{"datasets": [{"path": "0"}], "axes": [{"name": ""}, {"name": "x"}]}]},
+    {"multiscales": [{"datasets": ["0"]}]},
+    {"channel_names": 3},
+])
+def test_damaged_ome_zarr_metadata_one_line(tmp_path, attrs):
+    root = zarr.open_group(str(tmp_path / "bad.zarr"), mode="w")
+    root.create_array("0", data=np.zeros((8, 8), np.uint8))
+    root.attrs.update(attrs)
+    try:
+        open_image(tmp_path / "bad.zarr")
+    except DvpInputError as exc:
+        assert "\n" not in str(exc) and "bad.zarr" in str(exc)
+
+
 def test_zero_channels_and_bad_dtype(tmp_path):
     z = zarr.create_array(str(tmp_path / "empty.zarr"), shape=(0, 20, 20), dtype="uint16",
                           chunks=(1, 20, 20))

@@ -431,7 +431,8 @@ def _open_zarr(path: Path) -> TissueImage:
         raise DvpInputError(f"{name} is not a readable zarr store ({type(exc).__name__}: "
                             f"{exc})") from None
     attrs = dict(node.attrs)
-    names: list[str] = [str(s) for s in attrs.get("channel_names", [])]
+    raw_names = attrs.get("channel_names")
+    names: list[str] = [str(s) for s in raw_names] if isinstance(raw_names, list) else []
     pixel = to_um(attrs.get("pixel_size_um"), "µm")
     if isinstance(node, zarr.Array):
         arrays = [node]
@@ -439,23 +440,14 @@ def _open_zarr(path: Path) -> TissueImage:
         if node.ndim == 3 and node.shape[-1] in (3, 4) and node.dtype == np.uint8:
             axes = "YXS"
     else:
-        ome = attrs.get("ome", attrs)
-        multiscales = ome.get("multiscales") or []
-        if multiscales:
-            ms = multiscales[0]
-            paths = [d["path"] for d in ms.get("datasets", [])]
-            axes_meta = ms.get("axes") or []
-            axes = "".join((a["name"] if isinstance(a, dict) else str(a))[0].upper()
-                           for a in axes_meta)
-            pixel = pixel or _ome_zarr_pixel(ms, axes_meta)
-            omero = ome.get("omero") or {}
-            names = names or [str(c.get("label", "")) for c in omero.get("channels", [])]
-        else:
-            paths = sorted((k for k in node.array_keys() if k.isdigit()), key=int)
-            axes = ""
-        if not paths:
-            raise DvpInputError(f"{name} holds no image arrays (no multiscales, no '0' array)")
-        arrays = [node[p] for p in paths]
+        try:
+            arrays, axes, names, pixel = _zarr_group(node, attrs, names, pixel, name)
+        except DvpInputError:
+            raise
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+            raise DvpInputError(f"{name}: its OME-Zarr metadata is damaged or points to a "
+                                f"missing array ({type(exc).__name__}: {exc}); write it "
+                                "again") from None
         if not axes:
             axes = {2: "YX", 3: "CYX"}.get(arrays[0].ndim, "")
     if not axes:
@@ -466,6 +458,28 @@ def _open_zarr(path: Path) -> TissueImage:
     image = _make(path, levels, names, pixel, is_rgb, None)
     _probe(image)
     return image
+
+
+def _zarr_group(node: Any, attrs: dict, names: list[str], pixel: float | None,
+                name: str) -> tuple[list[Any], str, list[str], float | None]:
+    """Arrays, axes, channel names and pixel size of a zarr group (OME-Zarr or plain)."""
+    ome = attrs.get("ome", attrs)
+    multiscales = ome.get("multiscales") or []
+    if multiscales:
+        ms = multiscales[0]
+        paths = [d["path"] for d in ms.get("datasets", [])]
+        axes_meta = ms.get("axes") or []
+        axes = "".join((a["name"] if isinstance(a, dict) else str(a))[0].upper()
+                       for a in axes_meta)
+        pixel = pixel or _ome_zarr_pixel(ms, axes_meta)
+        omero = ome.get("omero") or {}
+        names = names or [str(c.get("label", "")) for c in omero.get("channels", [])]
+    else:
+        paths = sorted((k for k in node.array_keys() if k.isdigit()), key=int)
+        axes = ""
+    if not paths:
+        raise DvpInputError(f"{name} holds no image arrays (no multiscales, no '0' array)")
+    return [node[p] for p in paths], axes, names, pixel
 
 
 def _ome_zarr_pixel(ms: dict, axes_meta: list) -> float | None:
