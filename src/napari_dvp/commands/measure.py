@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.errors import DvpInputError
     from ..core.image_io import open_image, open_labels
     from ..core.measure import measure_cells_iter
+    from ..core.progress import run_to_end
     from ..core.qc import QcThresholds, flag_cells
 
     out: Path = args.out
@@ -55,15 +56,7 @@ def run(args: argparse.Namespace) -> int:
         px = args.pixel_size_um or img.pixel_size_um or lab_px
         if px is None:
             raise DvpInputError("neither file gives the pixel size; pass --pixel-size-um")
-        gen = measure_cells_iter(labels, data, names, px)
-        while True:
-            try:
-                done, total = next(gen)
-            except StopIteration as stop:
-                table = stop.value
-                break
-            if sys.stderr.isatty():
-                print(f"\r  block {done}/{total}", end="", file=sys.stderr, flush=True)
+        table = run_to_end(measure_cells_iter(labels, data, names, px), _progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if not args.no_qc:
@@ -84,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(table)} cells measured ({flagged} flagged for review) in "
           f"{time.perf_counter() - t0:.1f} s -> {out}")
     return 0
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        print(f"\r  block {done}/{total}", end="", file=sys.stderr, flush=True)
 
 
 def _guess_nuclear(names: list[str]) -> str | None:

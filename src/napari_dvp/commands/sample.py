@@ -26,21 +26,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.progress import run_to_end
     from ..core.synthetic import iter_write_sample
 
     t0 = time.perf_counter()
-    gen = iter_write_sample(args.out, size=args.size, seed=args.seed, layout=args.layout)
     last = -1
-    while True:
-        try:
-            done, total = next(gen)
-        except StopIteration as stop:
-            paths = stop.value
-            break
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
         pct = int(100 * done / max(total, 1))
         if sys.stderr.isatty() and pct != last:
             print(f"\rwriting sample … {pct:3d} %", end="", file=sys.stderr, flush=True)
             last = pct
+
+    paths = run_to_end(iter_write_sample(args.out, size=args.size, seed=args.seed,
+                                         layout=args.layout), progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     n_cells = sum(1 for _ in open(paths["cells"], encoding="utf-8")) - 1

@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import cell_table as ct
 from ..errors import DvpInputError
+from ..progress import run_to_end
 from ._block_stats import _Acc, _block_stats, _finish_cut_cells
 from ._inputs import _check_inputs
 from ._table import _table
@@ -176,13 +177,8 @@ def measure_cells(
     DvpInputError
         Non-integer labels, shape mismatch with the image, wrong channel names.
     """
-    gen = measure_cells_iter(labels, image, channel_names, pixel_size_um,
-                             border=border, block_size=block_size)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_to_end(measure_cells_iter(labels, image, channel_names, pixel_size_um,
+                                         border=border, block_size=block_size))
 
 
 def measure_cells_in_box(

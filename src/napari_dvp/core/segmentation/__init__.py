@@ -6,8 +6,9 @@ scikit-image backend), :mod:`.cellpose_backend` (cellpose 4), :mod:`.tiling`
 :mod:`.metrics` (F1 against ground truth).
 """
 
+from ..progress import run_to_end
 from .backends import SegmentationBackend, backend_names, make_backend, register_backend
-from .tiling import Tile, make_tiles, run_to_end, segment_tiled
+from .tiling import Tile, make_tiles, segment_tiled
 
 __all__ = [
     "SegmentationBackend",

@@ -309,12 +309,3 @@ def _fill(writer: LabelsWriter, results: Iterable[TileResult],
     return writer.next_id - 1
 
 
-def run_to_end(gen: Generator, progress: Callable[[int, int], None] | None = None):
-    """Drive a progress generator to its end and return its value."""
-    while True:
-        try:
-            step = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if progress is not None:
-            progress(*step)

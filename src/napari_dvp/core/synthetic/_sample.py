@@ -15,6 +15,7 @@ import shapely
 from shapely.geometry import mapping
 
 from ..errors import DvpInputError
+from ..progress import run_to_end
 from ._cells import CHANNELS, CLASSES, REGIONS, cells_in_slots, slot_grid
 from ._layout import PIXEL_SIZE_UM, SampleSpec, layout_of
 from ._render import label_moments, render_labels, render_tile
@@ -121,12 +122,7 @@ def iter_truth_table(spec: SampleSpec, exact_centroids: bool = False,
 
 def truth_table(spec: SampleSpec, exact_centroids: bool = False) -> pd.DataFrame:
     """The ground-truth cell table (see :func:`iter_truth_table`)."""
-    gen = iter_truth_table(spec, exact_centroids)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_to_end(iter_truth_table(spec, exact_centroids))
 
 
 def regions(spec: SampleSpec) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..atomic import atomic_path, write_text_atomic
 from ..errors import DvpInputError
 from ..image_io import write_labels, write_ome_tiff
+from ..progress import run_to_end
 from ._cells import CHANNELS
 from ._layout import PIXEL_SIZE_UM
 from ._sample import image_dask, iter_truth_table, labels_dask, make_spec, regions, regions_geojson
@@ -115,9 +116,4 @@ def iter_write_sample(path: str | os.PathLike[str], size: int = 1024, seed: int 
 def write_sample(path: str | os.PathLike[str], size: int = 1024, seed: int = 0,
                  layout: str = "scaled", tile: int = 512) -> dict[str, Path]:
     """Write a synthetic sample (see :func:`iter_write_sample`) and return the paths."""
-    gen = iter_write_sample(path, size, seed, layout, tile)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_to_end(iter_write_sample(path, size, seed, layout, tile))
