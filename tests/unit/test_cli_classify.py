@@ -84,3 +84,19 @@ def test_bad_input_exits_2(tmp_path, capsys):
     assert main(["classify", str(tmp_path / "cells.csv"), "--rules", str(tmp_path / "r.txt"),
                  "--threshold", "CD4=3", "-o", str(tmp_path / "o.csv")]) == 2
     assert "unknown marker 'CD4'" in capsys.readouterr().err
+
+
+def test_table_io_round_trips_every_extension(tmp_path):
+    """One reader/writer for all commands: .txt and .tsv are tab-separated both ways."""
+    import pandas as pd
+
+    from napari_dvp.core.table_io import read_cell_table, write_table
+
+    t = pd.DataFrame({"cell_id": [1, 2], "centroid_row": [3.0, 4.0],
+                      "centroid_col": [5.0, 6.0], "class": ["a", ""]})
+    for ext in (".csv", ".tsv", ".txt", ".parquet"):
+        write_table(tmp_path / f"t{ext}", t)
+        back = read_cell_table(tmp_path / f"t{ext}")
+        assert back["class"].tolist() == ["a", ""], ext
+        assert back["centroid_col"].tolist() == [5.0, 6.0], ext
+    assert "\t" in (tmp_path / "t.txt").read_text()

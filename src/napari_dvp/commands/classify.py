@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+# read_table / write_table: the shared cell-table I/O (export-lmd imports them from here too)
+from ..core.table_io import read_cell_table as read_table
+from ..core.table_io import write_table
 
 NAME = "classify"
 HELP = "classify cells in a cell table with gating rules or a saved random-forest classifier"
@@ -24,42 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--statistic", choices=("mean", "median"), default=None,
                         help="which intensity the rules gate (default: from the file, or mean)")
     parser.add_argument("--summary", help="also write cells and area per class x region (.csv)")
-
-
-def read_table(path: str | Path):
-    """Read a cell table from .csv / .tsv / .parquet."""
-    import pandas as pd
-
-    from ..core.cell_table import validate
-    from ..core.errors import DvpInputError
-
-    p = Path(path)
-    if not p.is_file():
-        raise DvpInputError(f"cell table {p} not found")
-    try:
-        if p.suffix.lower() == ".parquet":
-            t = pd.read_parquet(p)
-        else:
-            t = pd.read_csv(p, sep="\t" if p.suffix.lower() in (".tsv", ".txt") else ",",
-                            keep_default_na=False, na_values=[""])
-    except Exception as exc:
-        raise DvpInputError(f"cannot read cell table {p}: {type(exc).__name__}: {exc}") from None
-    for c in ("class", "region"):
-        if c in t.columns:
-            t[c] = t[c].fillna("").astype(str)
-    return validate(t)
-
-
-def write_table(path: str | Path, table) -> None:
-    """Write a cell table atomically (.parquet, .tsv or .csv by extension)."""
-    from ..core.atomic import atomic_path
-
-    p = Path(path)
-    with atomic_path(p) as tmp:
-        if p.suffix.lower() == ".parquet":
-            table.to_parquet(tmp, index=False)
-        else:
-            table.to_csv(tmp, index=False, sep="\t" if p.suffix.lower() == ".tsv" else ",")
 
 
 def _scheme(args):

@@ -29,9 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from ..core.errors import DvpInputError
     from ..core.geojson import GeoJsonWarning, features_to_regions, read_geojson
     from ..core.regions import assign_regions, region_counts
-    from .classify import read_table, write_table
+    from ..core.table_io import read_cell_table, write_table
 
-    table = read_table(args.cells)
+    table = read_cell_table(args.cells)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GeoJsonWarning)
         feats = read_geojson(args.geojson, image_shape=args.image_size)

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.atomic import atomic_path
 from ..core.errors import DvpInputError
 from ..core.proteomics.genesets import bundled_gene_sets, read_gmt
 from ..core.proteomics.matching import apply_matches, match_runs, read_manifest
 from ..core.proteomics.processing import ProcessingParams, process
 from ..core.proteomics.readers import read_proteomics
 from ..core.proteomics.scores import METHODS, gene_set_scores, protein_values
+from ..core.table_io import write_table
 
 NAME = "score"
 HELP = ("match MS runs to LMD samples and score every sample (interferon / JAK-STAT gene "
@@ -64,12 +64,9 @@ def run(args: argparse.Namespace) -> int:
         out[f"{v.name} (z)"] = v
     out.insert(len(out.columns), "imputed_values", proc.layers["imputed"].sum(axis=1))
     stem = out_path.with_suffix("")
-    with atomic_path(out_path) as tmp:
-        out.reset_index().to_csv(tmp, index=False)
-    with atomic_path(f"{stem}.coverage.csv") as tmp:
-        res.coverage.to_csv(tmp, index=False)
-    with atomic_path(f"{stem}.matches.csv") as tmp:
-        table.to_csv(tmp, index=False)
+    write_table(out_path, out.reset_index())
+    write_table(f"{stem}.coverage.csv", res.coverage)
+    write_table(f"{stem}.matches.csv", table)
     if args.h5ad:
         from ..core.proteomics.readers import write_h5ad
 
