@@ -55,3 +55,15 @@ def test_legend_and_tables():
         {"class": "b", "region": "epi", "n_cells": 1, "area_um2": 3.0}]
     wide = class_region_matrix(t)
     assert wide.loc["a"].to_dict() == {"derm": 1, "epi": 1, "total": 2}
+
+
+def test_recolor_into_stale_max_label_maps_new_ids_to_zero():
+    """A cell split in place adds ids above the cached maximum: they show as 0, no IndexError."""
+    labels = np.array([[1, 2], [3, 9]], np.uint32)
+    lut = class_code_lut([1, 2, 3], np.array([1, 2, 1]), max_id=3)
+    out = np.full(labels.shape, 7, np.uint8)
+    recolor_into(out, labels, lut, max_label=3)
+    assert out.tolist() == [[1, 2], [1, 0]]
+    flat = np.zeros(4, np.uint8)
+    recolor_into(flat, labels.ravel(), lut, max_label=3)
+    assert flat.tolist() == [1, 2, 1, 0]

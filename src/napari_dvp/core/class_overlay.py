@@ -60,19 +60,21 @@ def recolor_into(out: np.ndarray, labels: np.ndarray, lut: np.ndarray,
                  max_label: int | None = None, rows_per_block: int = 256) -> np.ndarray:
     """``out[...] = lut[labels]`` in place, in blocks of rows (cache-friendly, no temporaries).
 
-    Label values beyond the table map to 0. Pass ``max_label`` (``labels.max()``,
-    cached by the caller) to skip one scan of the labels per recolouring.
+    Label values beyond the table map to 0, even when ``max_label`` is stale (a cell
+    split in place adds ids above the cached maximum). Pass ``max_label``
+    (``labels.max()``, cached by the caller) to skip one scan of the labels per
+    recolouring.
     """
     if out.shape != labels.shape:
         raise ValueError(f"out {out.shape} and labels {labels.shape} differ")
     top = int(labels.max(initial=0)) if max_label is None else int(max_label)
-    if top >= lut.shape[0]:
-        lut = np.concatenate([lut, np.zeros(top + 1 - lut.shape[0], lut.dtype)])
+    # one trailing 0 slot; mode="clip" sends every larger label to it
+    lut = np.concatenate([lut, np.zeros(max(top + 1 - lut.shape[0], 0) + 1, lut.dtype)])
     if labels.ndim < 2:
-        np.take(lut, labels, out=out)
+        np.take(lut, labels, out=out, mode="clip")
         return out
     for r in range(0, labels.shape[0], rows_per_block):
-        np.take(lut, labels[r:r + rows_per_block], out=out[r:r + rows_per_block])
+        np.take(lut, labels[r:r + rows_per_block], out=out[r:r + rows_per_block], mode="clip")
     return out
 
 
