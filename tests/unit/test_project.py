@@ -373,3 +373,34 @@ def test_autosaver_waits_interval_and_serves_unsaved_sessions(tmp_path, monkeypa
     (info,) = list_recoveries()
     assert info.project_saved_unix is None
     assert recover(info.folder).classes == {"n": 39}
+
+
+class _FailsOnce:
+    """Labels that raise the first time the second band of rows is read (a failed write)."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data, self.shape, self.dtype, self.ndim = data, data.shape, data.dtype, data.ndim
+        self.failed = False
+
+    def __getitem__(self, key):
+        rows = key[0] if isinstance(key, tuple) else key
+        if not self.failed and (rows.start or 0) >= P.LABEL_CHUNK:
+            self.failed = True
+            raise OSError("disk full")
+        return self.data[key]
+
+
+def test_autosaver_redoes_a_labels_copy_that_failed_half_way(tmp_path):
+    labels = np.arange(1500 * 1100, dtype=np.uint32).reshape(1500, 1100) % 50
+    live = _FailsOnce(labels)
+    errors = []
+    saver = Autosaver(tmp_path / "rec", interval=0.05, on_error=errors.append)
+    try:
+        saver.set_labels(live, dirty=False)
+        labels[10:20, 10:20] = 77
+        saver.mark_labels_dirty((10, 20, 10, 20))  # the first copy of the array fails
+        saver.flush()
+    finally:
+        saver.close()
+    assert live.failed and errors and "disk full" in errors[0]
+    np.testing.assert_array_equal(recover(tmp_path / "rec").labels, labels)

@@ -330,14 +330,14 @@ class Autosaver:
             except Exception:
                 z = None
         if z is None:  # a new array, written whole; the index adopts it only afterwards
-            self._labels_file = f"labels.{tag}.zarr"
+            name = f"labels.{tag}.zarr"
             chunks = tuple([1] * (len(shape) - 2) + [LABEL_CHUNK] * min(2, len(shape)))
-            z = zarr.create_array(store=str(self.folder / self._labels_file), shape=shape,
+            z = zarr.create_array(store=str(self.folder / name), shape=shape,
                                   chunks=chunks, dtype=dtype, fill_value=0, overwrite=True)
-            dirty = None
-        if dirty is None:
             for r0 in range(0, shape[0], LABEL_CHUNK):
                 z[r0:r0 + LABEL_CHUNK] = np.array(labels[r0:r0 + LABEL_CHUNK])
+            # only a complete copy is updated in place later (a failed copy is redone whole)
+            self._labels_file = name
         else:
             for i, j in sorted(dirty):
                 rs = slice(i * LABEL_CHUNK, (i + 1) * LABEL_CHUNK)
