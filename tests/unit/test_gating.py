@@ -130,3 +130,14 @@ def test_million_cells_fast():
     assert set(np.unique(codes)) <= {0, 1, 2, 3, 4}
     # every cell meets exactly one of the (exhaustive) rules
     assert (codes > 0).all()
+
+
+def test_load_gating_of_a_folder_is_one_line(tmp_path):
+    """A folder picked instead of a file: DvpInputError, not IsADirectoryError."""
+    import pytest
+
+    from napari_dvp.core.errors import DvpInputError
+    from napari_dvp.core.gating import load_gating
+
+    with pytest.raises(DvpInputError, match="cannot read gating file"):
+        load_gating(tmp_path)

@@ -233,3 +233,14 @@ def test_write_is_atomic(tmp_path):
     with pytest.raises(TypeError):
         write_geojson(target, [bad])
     assert target.read_text() == "old"
+
+
+def test_read_geojson_of_a_folder_is_one_line(tmp_path):
+    """A folder picked instead of a file: DvpInputError, not IsADirectoryError."""
+    import pytest
+
+    from napari_dvp.core.errors import DvpInputError
+    from napari_dvp.core.geojson import read_geojson
+
+    with pytest.raises(DvpInputError, match="cannot read GeoJSON file"):
+        read_geojson(tmp_path)

@@ -315,6 +315,8 @@ def load_gating(path: str | os.PathLike[str]) -> GatingScheme:
             d = json.load(fh)
     except FileNotFoundError:
         raise DvpInputError(f"gating file {path} not found") from None
+    except OSError as exc:
+        raise DvpInputError(f"cannot read gating file {path} ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DvpInputError(f"{path} is not a gating JSON file ({exc.__class__.__name__})"
                             ) from None

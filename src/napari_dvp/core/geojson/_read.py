@@ -35,6 +35,8 @@ def read_geojson(path: str | os.PathLike[str], image_shape: Sequence[int] | None
             obj = json.load(fh)
     except FileNotFoundError:
         raise DvpInputError(f"GeoJSON file {path} not found") from None
+    except OSError as exc:
+        raise DvpInputError(f"cannot read GeoJSON file {path} ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise DvpInputError(f"{path} is not GeoJSON: not UTF-8 text (UTF-16, another encoding "
                             "or binary); export it again from QuPath") from None
