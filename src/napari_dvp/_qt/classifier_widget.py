@@ -167,7 +167,9 @@ class ClassifierWidget(QWidget):
         if self._worker is not None:
             self._worker.quit()
         worker = thread_worker(_train_predict)(table, examples)
-        worker.returned.connect(lambda res: self._show(layer, table, *res))
+        # quit() cannot stop a running fit: drop results of a superseded retraining
+        worker.returned.connect(
+            lambda res, w=worker: self._show(layer, table, *res) if w is self._worker else None)
         worker.errored.connect(notify_errors(_raise))
         self._worker = worker
         worker.start()
