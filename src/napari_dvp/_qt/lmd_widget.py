@@ -18,7 +18,7 @@ from qtpy.QtWidgets import (
 from ..core.errors import DvpInputError
 from ..core.lmd import PlanOptions, plan_samples
 from ..core.lmd.collectors import make_collector, plan_wells
-from ..core.lmd.plan_common import group_counts
+from ..core.lmd.plan_common import combine_plans, group_counts
 from ..core.lmd.qc import well_lut
 from ..core.lmd.shapes import cell_outlines
 from ..core.lut import apply_lut
@@ -27,14 +27,15 @@ from ._lmd_calibration import CAL_LAYER as CAL_LAYER  # re-exported
 from ._lmd_calibration import LmdCalibrationMixin
 from ._lmd_export import LmdExportMixin
 from ._lmd_inputs import GroupList, combo, spin
+from ._lmd_regions import LmdRegionsMixin, cells_only, outlines_rc
 from ._session import session_of
 from .lmd_plan_table import PlanTable
 
 PREVIEW_LAYER = "LMD preview (by well)"
 
 
-class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
-    """Choose cells to collect, check the plan on the tissue, calibrate and export."""
+class LmdWidget(LmdCalibrationMixin, LmdExportMixin, LmdRegionsMixin, QWidget):
+    """Choose cells (or regions) to collect, check the plan on the tissue, calibrate, export."""
 
     def __init__(self, napari_viewer) -> None:
         super().__init__()
@@ -62,6 +63,8 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
         lay.addLayout(form)
         self.plan_btn = QPushButton("Make plan")
         lay.addWidget(self.plan_btn)
+        self.pixel = spin(0.01, 100, 0.5, "Image pixel size in µm", 0.05, 3)
+        lay.addWidget(self._build_regions())
         self.table = PlanTable()
         lay.addWidget(self.table)
         self.drop_btn = QPushButton("Drop selected samples")
@@ -73,7 +76,6 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
         self.cal_status.setWordWrap(True)
         form2.addRow(self.cal_btn)
         form2.addRow(self.cal_status)
-        self.pixel = spin(0.01, 100, 0.5, "Image pixel size in µm", 0.05, 3)
         self.plate = combo(["384", "96", "strip8"], "Collector: 384-/96-well plate, 8-tube strip")
         self.skip_outer = QCheckBox("leave outer wells empty")
         self.order = combo(["row", "column", "serpentine"], "Order in which wells are filled")
@@ -113,6 +115,7 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
         self.viewer.layers.events.inserted.connect(self._fill_labels)
         self.viewer.layers.events.removed.connect(self._fill_labels)
         self._fill_labels()
+        self._fill_regions()
 
     # --- inputs ---------------------------------------------------------------------------
     def _layer(self):
@@ -133,6 +136,7 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
         if current in names:
             self.labels_box.setCurrentText(current)
         self._fill_groups()
+        self._fill_regions()
 
     def _fill_groups(self, *_):
         keep = set(self.chosen_groups())
@@ -153,7 +157,7 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
     # --- plan and preview --------------------------------------------------------------------
     @notify_errors
     def make_plan(self, *_):
-        """Pool the chosen groups into samples and show the plan."""
+        """Pool the chosen groups into samples and show the plan (region samples stay)."""
         layer = self._layer()
         by_cells = self.target_kind.currentIndex() == 1
         opts = PlanOptions(target_area_um2=None if by_cells else self.target.value(),
@@ -163,6 +167,9 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
                            skip_touching=self.skip_touching.isChecked())
         labels = np.asarray(layer.data) if opts.skip_touching else None
         plan = plan_samples(cell_table_of(layer), self.chosen_groups(), opts, labels=labels)
+        old = self.table.plan()
+        if len(old) and "kind" in old:
+            plan = combine_plans(plan, old[old["kind"] == "region"])
         self.table.set_plan(plan)
         session_of(self.viewer).put("plans", "LMD plan", plan, source=self)
         warn = plan.attrs.get("warnings", [])
@@ -171,36 +178,39 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, QWidget):
 
     @notify_errors
     def preview(self, *_):
-        """Colour every planned cell by its well (one image layer through a lookup table)."""
+        """Colour planned cells by well (one image through a lookup table); regions as shapes."""
         plan = self.table.plan()
         if not len(plan):
+            self._preview_regions(plan, {})
             return
         col = make_collector(self.plate.currentText(), skip_outer=self.skip_outer.isChecked(),
                              order=self.order.currentText())
         wells = plan_wells(plan, col)
         self.table.show_wells(wells)
         layer = self._layer()
-        data = apply_lut(layer.data, well_lut(plan, wells, int(np.max(layer.data))))
+        data = apply_lut(layer.data, well_lut(cells_only(plan), wells, int(np.max(layer.data))))
         if PREVIEW_LAYER in self.viewer.layers:
             self.viewer.layers[PREVIEW_LAYER].data = data
         else:
             self.viewer.add_image(data, name=PREVIEW_LAYER, rgb=True, scale=layer.scale,
                                   units=layer.units,
                                   translate=layer.translate, opacity=0.8)
+        self._preview_regions(plan, wells)
 
     @notify_errors
     def preview_selected_well(self, *_):
-        """Outline the cells of the selected sample as shapes (one well: few polygons)."""
+        """Outline the cells (or region pieces) of the selected sample as shapes."""
         rows = self.table.selected_rows()
         if not rows:
             return
         plan = self.table.plan()
-        ids = np.asarray(plan.at[rows[0], "cell_ids"], dtype=np.int64)
         layer = self._layer()
-        polys, _ = cell_outlines(np.asarray(layer.data), ids, 0.0)
-        import shapely
-
-        data = [np.asarray(p.exterior.coords)[:, ::-1] for p in shapely.get_parts(polys)]
+        if plan.at[rows[0], "kind"] == "region":
+            polys = plan.at[rows[0], "geometry"]
+        else:
+            ids = np.asarray(plan.at[rows[0], "cell_ids"], dtype=np.int64)
+            polys, _ = cell_outlines(np.asarray(layer.data), ids, 0.0)
+        data = outlines_rc(polys)
         name = "LMD sample outlines"
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)

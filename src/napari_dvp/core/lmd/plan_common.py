@@ -82,6 +82,6 @@ def group_counts(cells: pd.DataFrame) -> list[tuple[str, str, int]]:
     """
     if not {CLASS, REGION} <= set(cells.columns):
         return []
-    counts = cells.groupby([CLASS, REGION]).size()
+    counts = cells.groupby([CLASS, REGION], observed=True).size()  # categorical columns too
     return [(str(c), str(r), int(n)) for (c, r), n in counts.items()
             if str(r).lower() != EXCLUDE_REGION and str(c)]
