@@ -70,6 +70,13 @@ def test_unknown_model_name_and_missing_file(empty_model_dir):
         make_backend("cellpose", model=str(empty_model_dir / "nope.pth"))
 
 
+def test_bad_parameters_one_line():
+    with pytest.raises(DvpInputError, match="no parameter"):
+        make_backend("cellpose", diameter=30)
+    with pytest.raises(DvpInputError, match="pixel_size_um must be > 0"):
+        make_backend("cellpose", pixel_size_um=-0.5)
+
+
 def test_file_that_is_not_a_cellpose_model(tmp_path):
     bogus = tmp_path / "notes.pth"
     bogus.write_text("these are not weights")

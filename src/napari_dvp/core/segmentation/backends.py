@@ -17,8 +17,9 @@ every tile is segmented with the same settings and cells agree across seams.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class SegmentationBackend(Protocol):
     def segment(self, tile: np.ndarray) -> np.ndarray:
         """Segment a (C_sel, h, w) float32 tile into (h, w) int32 labels (0 = background)."""
 
+
+P = TypeVar("P")
 
 _REGISTRY: dict[str, Callable[..., SegmentationBackend]] = {}
 
@@ -72,6 +75,22 @@ def make_backend(name: str, **params) -> SegmentationBackend:
             f"unknown segmentation backend {name!r}; choose one of {', '.join(sorted(_REGISTRY))}"
         ) from None
     return factory(**params)
+
+
+def params_from(backend: str, params_cls: type[P], params: dict[str, Any]) -> P:
+    """Build a backend's frozen parameter dataclass, refusing names it does not have.
+
+    Raises
+    ------
+    DvpInputError
+        If ``params`` holds a keyword that ``params_cls`` has no field for.
+    """
+    known = {f.name for f in dataclasses.fields(params_cls)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise DvpInputError(f"{backend} backend has no parameter(s) {', '.join(unknown)}; "
+                            f"known: {', '.join(sorted(known))}")
+    return params_cls(**params)
 
 
 def check_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -22,7 +22,7 @@ from skimage.filters import gaussian, threshold_otsu
 from skimage.segmentation import expand_labels, watershed
 
 from ..errors import DvpInputError
-from .backends import check_labels
+from .backends import check_labels, params_from
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,7 @@ class BuiltinBackend:
     @classmethod
     def from_params(cls, **params) -> BuiltinBackend:
         """Build from keyword parameters of :class:`BuiltinParams`."""
-        known = {f.name for f in dataclasses.fields(BuiltinParams)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise DvpInputError(f"builtin backend has no parameter(s) {', '.join(unknown)}; "
-                                f"known: {', '.join(sorted(known))}")
-        return cls(BuiltinParams(**params))
+        return cls(params_from("builtin", BuiltinParams, params))
 
     @property
     def nucleus_px(self) -> float:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import DvpInputError
 from ..torch_guard import prepare_torch_import
-from .backends import check_labels
+from .backends import check_labels, params_from
 
 DEFAULT_MODEL = "cpsam"
 #: cellpose 4.2's downloadable models (``cellpose.models.MODEL_NAMES``; kept here so
@@ -171,6 +171,10 @@ class CellposeParams:
     lowhigh: tuple[tuple[float, float], ...] | None = None
     allow_download: bool = True
 
+    def __post_init__(self) -> None:
+        if not self.pixel_size_um > 0:
+            raise DvpInputError(f"pixel_size_um must be > 0 (got {self.pixel_size_um})")
+
 
 @dataclass(frozen=True)
 class CellposeBackend:
@@ -182,12 +186,7 @@ class CellposeBackend:
     @classmethod
     def from_params(cls, **params) -> CellposeBackend:
         """Build from keyword parameters of :class:`CellposeParams`; checks the model now."""
-        known = {f.name for f in dataclasses.fields(CellposeParams)}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise DvpInputError(f"cellpose backend has no parameter(s) {', '.join(unknown)}; "
-                                f"known: {', '.join(sorted(known))}")
-        backend = cls(CellposeParams(**params))
+        backend = cls(params_from("cellpose", CellposeParams, params))
         resolved = resolve_model(backend.params.model, backend.params.allow_download)
         return dataclasses.replace(backend, params=dataclasses.replace(backend.params,
                                                                        model=os.fspath(resolved)))
