@@ -183,3 +183,30 @@ def test_session_slots_saved_autosaved_and_restored(make_napari_viewer, qtbot, t
     session.put("plans", "plan 1", None)
     assert session.get("plans") == {} and "plans" not in session.items()
     widget.saver.close(flush=False)
+
+
+def test_undo_and_redo_autosave_only_the_chunks_they_touch(make_napari_viewer, qtbot, tmp_path,
+                                                           monkeypatch):
+    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
+    viewer = make_napari_viewer()
+    lab = viewer.add_labels(np.zeros((2048, 2048), np.uint32), name="cells")
+    widget = ProjectWidget(viewer)
+    widget.save(tmp_path / "proj")
+    _wait(qtbot, widget)
+    saver = widget.saver
+    saver.enabled = False  # keep the dirty chunks to look at them
+
+    def dirty_after(action):
+        with saver._cond:
+            saver._labels_dirty = set()
+        action()
+        widget.follower.poll_undo()
+        return saver._labels_dirty
+
+    lab.paint((1500, 1500), 5, refresh=False)
+    qtbot.wait(50)
+    widget.follower.poll_undo()
+    assert dirty_after(lab.undo) == {(1, 1)} and lab.data[1500, 1500] == 0
+    assert dirty_after(lab.redo) == {(1, 1)} and lab.data[1500, 1500] == 5
+    assert dirty_after(lambda: None) == set()
+    saver.close(flush=False)

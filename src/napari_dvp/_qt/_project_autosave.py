@@ -54,7 +54,7 @@ class ViewerAutosave:
         self.restoring = False
         self._wired: list = []
         self._boxes: list[tuple] = []
-        self._history = (0, 0)
+        self._history: tuple[int, dict, dict] = (0, {}, {})  # layer, undo / redo atoms
         viewer.layers.events.inserted.connect(self.wire)
         viewer.layers.events.removed.connect(self.wire)
         session_of(viewer).changed.connect(self._on_session)
@@ -149,14 +149,27 @@ class ViewerAutosave:
         self._layers_changed()
 
     def poll_undo(self) -> None:
-        """Undo/redo change labels without a paint event: mark what they touched."""
+        """Undo/redo change labels without a paint event: mark the boxes they touched.
+
+        An edit whose atoms moved between the undo and redo stacks since the
+        last poll was undone or redone (a paint only adds new atoms, which its
+        paint event already marked).
+        """
         lab = cells_layer(self.viewer)
         if lab is None or self.saver is None:
             return
-        hist = (len(lab._undo_history), len(lab._redo_history))
-        if hist != self._history and hist[1] != 0:
-            self.saver.mark_labels_dirty(None)
-        self._history = hist
+        undo = {id(a): a for item in lab._undo_history for a in item}
+        redo = {id(a): a for item in lab._redo_history for a in item}
+        prev_layer, prev_undo, prev_redo = self._history
+        self._history = (id(lab), undo, redo)
+        if prev_layer != id(lab):  # another layer since the last poll: what it undid
+            moved = list(redo.values())
+        else:
+            moved = [a for k, a in prev_undo.items() if k not in undo]
+            moved += [a for k, a in prev_redo.items() if k in undo]
+        if moved and not self._first():
+            for box in paint_boxes(moved):
+                self.saver.mark_labels_dirty(box)
 
     def close(self) -> None:
         """Write what is pending and stop the autosaver."""
