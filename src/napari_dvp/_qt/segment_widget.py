@@ -247,7 +247,7 @@ class SegmentWidget(QWidget):
 
     def _start(self, job, nuc, shape):
         self._cancel = False
-        n_workers = self.workers.value()
+        n_workers, px = self.workers.value(), self.pixel.value()  # read here, not in the thread
         siblings = [lay for lay in self._images() if (lay.data[0] if lay.multiscale
                                                       else lay.data).shape == shape]
 
@@ -262,12 +262,12 @@ class SegmentWidget(QWidget):
                 labels = yield from self._drive(job(runner))
             if labels is None:
                 return None
-            return labels, self._measure(labels, siblings)
+            return labels, self._measure(labels, siblings, px)
 
         self.worker = work()
         self.worker.yielded.connect(lambda s: (self.progress.setMaximum(s[1]),
                                                self.progress.setValue(s[0])))
-        self.worker.returned.connect(lambda res: self._add_result(res, nuc))
+        self.worker.returned.connect(lambda res: self._add_result(res, nuc, px))
         self.worker.errored.connect(notify_errors(self._raise))
         self.worker.finished.connect(lambda: (self.run_btn.setEnabled(True),
                                               self.cancel_btn.setEnabled(False)))
@@ -287,7 +287,7 @@ class SegmentWidget(QWidget):
                 return None
             yield step
 
-    def _measure(self, labels, siblings):
+    def _measure(self, labels, siblings, px):
         try:
             from ..core.measure import measure_cells
         except ImportError:  # measurements not installed: labels only
@@ -295,7 +295,7 @@ class SegmentWidget(QWidget):
         image = da.stack([da.asarray(lay.data[0] if lay.multiscale else lay.data)
                           for lay in siblings])
         lab = labels if isinstance(labels, np.ndarray) else da.from_zarr(labels)
-        return measure_cells(lab, image, [lay.name for lay in siblings], self.pixel.value())
+        return measure_cells(lab, image, [lay.name for lay in siblings], px)
 
     @staticmethod
     def _raise(exc):
@@ -305,7 +305,7 @@ class SegmentWidget(QWidget):
         self._cancel = True
         self.status.setText("Cancelling…")
 
-    def _add_result(self, result, nuc):
+    def _add_result(self, result, nuc, px):
         if result is None:
             self.status.setText("Cancelled: nothing was changed.")
             self.progress.setValue(0)
@@ -315,7 +315,7 @@ class SegmentWidget(QWidget):
         kwargs = dict(name="cells", scale=nuc.scale[-2:], translate=nuc.translate[-2:],
                       units=nuc.units[-2:],
                       multiscale=len(levels) > 1, opacity=0.5,
-                      metadata={"pixel_size_um": self.pixel.value(), "source": nuc.name})
+                      metadata={"pixel_size_um": px, "source": nuc.name})
         layer = self.viewer.add_labels(levels if len(levels) > 1 else levels[0], **kwargs)
         if table is not None:
             set_cell_table(layer, table)
