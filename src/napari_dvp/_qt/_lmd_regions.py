@@ -78,7 +78,7 @@ class LmdRegionsMixin:
         form = QFormLayout(box)
         self.region_list = QListWidget()
         self.region_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.region_list.setMaximumHeight(90)
+        self.region_list.setMaximumHeight(70)
         self.region_list.setToolTip("Regions of the 'regions' layer; select (Ctrl/Shift-click) "
                                     "those to cut, each region becomes one sample (one well)")
         self.max_piece = spin(0, 1e7, 0, "Cut big regions into pieces of at most this area "

@@ -66,6 +66,7 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, LmdRegionsMixin, QWidget):
         self.pixel = spin(0.01, 100, 0.5, "Image pixel size in µm", 0.05, 3)
         lay.addWidget(self._build_regions())
         self.table = PlanTable()
+        self.table.setMinimumHeight(110)
         lay.addWidget(self.table)
         self.drop_btn = QPushButton("Drop selected samples")
         lay.addWidget(self.drop_btn)
