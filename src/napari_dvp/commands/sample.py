@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
                                          layout=args.layout), progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    n_cells = sum(1 for _ in open(paths["cells"], encoding="utf-8")) - 1
+    with open(paths["cells"], encoding="utf-8") as f:
+        n_cells = sum(1 for _ in f) - 1
     print(f"synthetic TEN sample {args.size}x{args.size} px (seed {args.seed}, "
           f"{args.layout} layout, 0.5 µm/px) in {time.perf_counter() - t0:.1f} s:")
     print(f"  image    {paths['image']}  (DAPI, panCK, CD8, CD163, pSTAT1; pyramidal OME-TIFF)")
