@@ -216,6 +216,12 @@ def test_damaged_projects_give_one_line_errors(tmp_path, full_project):
     _one_line_error(P.load_project, d, match="newer napari-dvp")
     with_index(json.dumps({**json.loads(good), "format": "something else"}))
     _one_line_error(P.load_project, d, match="not a napari-dvp project index")
+    for key, bad in [("files", {"plans": 5}), ("files", {"plans": {"a": 5}}),
+                     ("files", {"cells": "x"}), ("layers", 5), ("meta", [1]),
+                     ("generation", "x")]:
+        with_index(json.dumps({**json.loads(good), key: bad}))
+        _one_line_error(P.load_project, d, match="damaged")
+        _one_line_error(P.project_info, d, match="damaged")
     with_index(good)
     cells = d / json.loads(good)["files"]["cells"]["file"]
     data = cells.read_bytes()

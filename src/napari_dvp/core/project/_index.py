@@ -65,7 +65,24 @@ def read_index(folder: str | os.PathLike[str], name: str = INDEX,
                             f"{version}, this one reads {FORMAT_VERSION}); update napari-dvp")
     if not isinstance(index.get("files", {}), dict):
         raise DvpInputError(f"{path} is damaged ('files' is not a mapping); restore a backup")
+    _check_entries(path, index)
     return index
+
+
+def _check_entries(path: Path, index: Mapping) -> None:
+    """DvpInputError if the index's files, layers, meta or generation have the wrong shape."""
+    ok = True
+    for slot, entry in index.get("files", {}).items():
+        entries = entry.values() if slot in TABLE_SLOTS and isinstance(entry, dict) else [entry]
+        ok = ok and (slot not in TABLE_SLOTS or isinstance(entry, dict)) and all(
+            isinstance(e, dict) and isinstance(e.get("file"), str) for e in entries)
+    layers = index.get("layers") or []
+    ok = ok and isinstance(layers, list) and all(isinstance(lay, dict) for lay in layers)
+    ok = ok and isinstance(index.get("meta") or {}, dict)
+    ok = ok and isinstance(index.get("generation", 0), int)
+    if not ok:
+        raise DvpInputError(f"{path} is damaged (its files, layers or generation entries are "
+                            "not what napari-dvp writes); restore it from a backup")
 
 
 def _gc(folder: Path, keep: set[str]) -> None:
