@@ -85,7 +85,7 @@ def _progress(done: int, total: int) -> None:
 
 
 def _guess_nuclear(names: list[str]) -> str | None:
-    for n in names:
-        if n.lower() in ("dapi", "hoechst", "nuclei", "nuclear", "dna"):
-            return n
-    return None
+    """The nuclear channel as ``segment`` guesses it, or None (no low-nuclear flag)."""
+    from ..core.segmentation.pipeline import NUCLEAR_PATTERN
+
+    return next((n for n in names if NUCLEAR_PATTERN.search(n)), None)
