@@ -45,13 +45,38 @@ fi
 
 # 2. Python virtual environment and the package.
 python="${PYTHON:-python3}"
+is_root_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+apt_install() {
+  say "installing system packages: $*"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+if ! command -v "$python" >/dev/null 2>&1 && [ "$python" = python3 ] && is_root_apt; then
+  apt_install python3 python3-venv
+fi
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-  echo "error: napari-dvp needs Python >= 3.10 (found: $("$python" --version 2>&1))" >&2
+  echo "error: napari-dvp needs Python >= 3.10 (found: $("$python" --version 2>&1));" \
+       "install python3 (Debian/Ubuntu: apt-get install python3 python3-venv)" >&2
   exit 2
+fi
+# Debian/Ubuntu ship venv's pip (ensurepip) separately, in python3-venv / python3.X-venv.
+if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
+  pyver="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  if is_root_apt; then
+    apt_install "python$pyver-venv" 2>/dev/null || apt_install python3-venv
+  else
+    echo "error: $python cannot create virtual environments (no ensurepip); install" \
+         "python$pyver-venv as root (apt-get install python$pyver-venv) and run this again" >&2
+    exit 2
+  fi
 fi
 if [ ! -x "$venv/bin/python" ]; then
   say "creating virtual environment in $venv"
   "$python" -m venv "$venv"
+elif ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+  say "adding pip to $venv (an earlier run stopped before it had pip)"
+  "$venv/bin/python" -m ensurepip --upgrade --default-pip >/dev/null
 fi
 extras="pyqt6"
 [ "$mode" = test ] && extras="pyqt6,testing"
@@ -59,7 +84,12 @@ stamp="$venv/.napari-dvp-$extras.stamp"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   say "installing napari-dvp[$extras] (first time: a few minutes; cellpose brings torch)"
   "$venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  "$venv/bin/python" -m pip install -q -e ".[$extras]" 2>&1 | grep -v '^WARNING: Location' || true
+  if ! "$venv/bin/python" -m pip install -q -e ".[$extras]" 2>&1 \
+      | { grep -v '^WARNING: Location' || true; }; then
+    echo "error: installing napari-dvp[$extras] failed (see pip's message above); check the" \
+         "internet connection or the package index, then run this again" >&2
+    exit 1
+  fi
   "$venv/bin/python" -c "import napari_dvp, napari, cellpose" # fail loudly if the install did not work
   touch "$stamp"
 fi
