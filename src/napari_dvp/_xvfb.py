@@ -37,7 +37,17 @@ def ensure_display() -> None:
     with os.fdopen(read_fd) as fh:
         number = fh.readline().strip()
     if not number:
-        proc.kill()
+        _stop(proc)
         raise DvpError("Xvfb did not start; check that xvfb and libgl1-mesa-dri are installed")
     os.environ["DISPLAY"] = f":{number}"
-    atexit.register(proc.terminate)
+    atexit.register(_stop, proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Terminate Xvfb and wait for it (kill it if it does not stop within 5 s)."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
