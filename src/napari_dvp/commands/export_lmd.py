@@ -108,9 +108,9 @@ def run(args: argparse.Namespace) -> int:
     # total cut area per sample comes from the labels themselves (µm²)
     cells = pd.DataFrame({"cell_id": ids.astype(np.int64), "area_um2": counts * float(px) ** 2})
     if args.cells:
-        from .classify import read_table
+        from ..core.table_io import read_cell_table
 
-        extra = read_table(Path(args.cells))
+        extra = read_cell_table(Path(args.cells))
         if "cell_id" not in extra.columns:
             raise DvpInputError(f"{args.cells} has no cell_id column; give the cell table "
                                 "written by `napari-dvp measure` or `classify`")

@@ -28,12 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.atomic import atomic_path
     from ..core.errors import DvpInputError
     from ..core.image_io import open_image, open_labels
     from ..core.measure import measure_cells_iter
     from ..core.progress import run_to_end
     from ..core.qc import QcThresholds, flag_cells
+    from ..core.table_io import write_table
 
     out: Path = args.out
     suffix = out.suffix.lower()
@@ -68,11 +68,7 @@ def run(args: argparse.Namespace) -> int:
             raise DvpInputError(
                 f"image has no channel {nuclear!r}; channels: {', '.join(names)}")
         table = flag_cells(table, th, nuclear)
-    with atomic_path(out) as tmp:
-        if suffix == ".csv":
-            table.to_csv(tmp, index=False)
-        else:
-            table.to_parquet(tmp, index=False)
+    write_table(out, table)
     flagged = int(table["qc_flagged"].sum()) if "qc_flagged" in table.columns else 0
     print(f"{len(table)} cells measured ({flagged} flagged for review) in "
           f"{time.perf_counter() - t0:.1f} s -> {out}")
