@@ -16,6 +16,7 @@ from shapely.geometry import mapping
 
 from ..errors import DvpInputError
 from ..progress import run_to_end
+from ..regions import color_for
 from ._cells import CHANNELS, CLASSES, REGIONS, cells_in_slots, slot_grid
 from ._layout import PIXEL_SIZE_UM, SampleSpec, layout_of
 from ._render import label_moments, render_labels, render_tile
@@ -24,8 +25,6 @@ MIN_SIZE, MAX_SIZE = 256, 40_000
 LAYOUTS = ("scaled", "physical")
 TRUTH_COLUMNS = ("cell_id", "true_class", "true_region", "lesional", "centroid_row",
                  "centroid_col")
-REGION_COLORS = {"epidermis": [230, 160, 40], "dermis": [200, 80, 120],
-                 "blister": [80, 160, 230]}
 
 
 @dataclass
@@ -166,8 +165,8 @@ def regions_geojson(region_geoms: dict[str, Any]) -> dict[str, Any]:
             "properties": {
                 "objectType": "annotation",
                 "name": name,
-                "classification": {"name": name, "color": REGION_COLORS.get(name,
-                                                                            [128, 128, 128])},
+                # the same colours as the Regions widget's default region classes
+                "classification": {"name": name, "color": list(color_for(name))},
                 "isLocked": False,
             },
         })
