@@ -26,6 +26,14 @@ sys_pkgs=(xvfb xauth libgl1-mesa-dri libegl1 libxkbcommon-x11-0 libxcb-cursor0 l
   libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0 libxcb-xinerama0
   libxcb-xfixes0 libxcb-shape0 libdbus-1-3 libfontconfig1)
 if command -v dpkg-query >/dev/null 2>&1; then
+  # Qt needs GLib; Ubuntu 24.04 renamed its package (t64)
+  if ! dpkg-query -W -f='${Status}' libglib2.0-0t64 2>/dev/null | grep -q "install ok installed"; then
+    if command -v apt-cache >/dev/null 2>&1 && apt-cache show libglib2.0-0t64 >/dev/null 2>&1; then
+      sys_pkgs+=(libglib2.0-0t64)
+    else
+      sys_pkgs+=(libglib2.0-0)
+    fi
+  fi
   missing=()
   for p in "${sys_pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
