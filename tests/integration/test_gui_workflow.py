@@ -1,0 +1,201 @@
+"""The whole product in ONE napari viewer, widget by widget, as a pathologist goes through it.
+
+Slide -> Segment cells -> Review segmentation -> Regions -> Gating -> LMD export ->
+Proteins on tissue -> Project (save, reopen in a fresh viewer). Every step reads what the
+previous widget left in the viewer (layers, ``layer.features``, the session), so a broken
+hand-off between two widgets fails here even when each widget's own test passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_dvp._qt._common import cell_table_of
+from napari_dvp._qt._session import session_of
+from napari_dvp.core.synthetic import CHANNELS, write_sample
+
+pytestmark = [pytest.mark.slow, pytest.mark.gui]
+
+IFN = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
+
+
+def _dock(viewer, widget, name):
+    viewer.window.add_dock_widget(widget, name=name)
+    return widget
+
+
+def _status(table, cid):
+    return table.set_index("cell_id").loc[cid, "qc_status"]
+
+
+def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_path,
+                                               monkeypatch):
+    from napari_dvp._qt.gating_widget import GatingWidget
+    from napari_dvp._qt.lmd_widget import CAL_LAYER, LmdWidget
+    from napari_dvp._qt.project_widget import ProjectWidget
+    from napari_dvp._qt.proteomics_widget import ProteomicsWidget
+    from napari_dvp._qt.regions_widget import RegionsWidget
+    from napari_dvp._qt.review_widget import ReviewWidget
+    from napari_dvp._qt.segment_widget import SegmentWidget
+    from napari_dvp._qt.slide_widget import SlideWidget
+    from napari_dvp.core.lmd.plan_common import eligible_mask
+    from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
+
+    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))  # autosave/recovery here
+    paths = write_sample(tmp_path / "biopsy.ome.tif", size=512, seed=0)
+    viewer = make_napari_viewer()
+
+    # 1. Slide: five channels in micrometres ------------------------------------------------
+    slide = _dock(viewer, SlideWidget(viewer), "Slide")
+    added = slide.open_path(paths["image"])
+    assert [lay.name for lay in added] == list(CHANNELS)
+    for lay in added:
+        assert tuple(lay.scale) == pytest.approx((0.5, 0.5))
+        assert tuple(str(u) for u in lay.units) == ("micrometer", "micrometer")
+
+    # 2. Segment cells: built-in method, Run, wait for the worker -----------------------------
+    seg = _dock(viewer, SegmentWidget(viewer), "Segment cells")
+    assert seg.nuclear.currentText() == "DAPI"
+    assert seg.pixel.value() == pytest.approx(0.5)
+    seg.backend.setCurrentIndex(0)
+    seg.tile.setValue(256)
+    seg.run_btn.click()
+    qtbot.waitUntil(lambda: seg.worker is not None and not seg.worker.is_running
+                    and seg.run_btn.isEnabled(), timeout=60_000)
+    assert "cells" in viewer.layers, seg.status.text()
+    cells = viewer.layers["cells"]
+    assert tuple(cells.scale) == pytest.approx((0.5, 0.5))
+    table = cell_table_of(cells)
+    n_cells = len(table)
+    assert n_cells > 50 and {"cell_id", "area_um2", "mean_DAPI", "mean_CD8"} <= set(table)
+    assert set(table.cell_id) == set(np.unique(np.asarray(cells.data))) - {0}
+
+    # 3. Review: flag, reject one, delete one and undo ----------------------------------------
+    review = _dock(viewer, ReviewWidget(viewer), "Review segmentation")
+    assert review.cells_combo.currentText() == "cells"
+    review.find_suspicious()
+    table = cell_table_of(cells)
+    assert "qc_flagged" in table and "qc_status" in table
+    clean = table.loc[~table["qc_flagged"].astype(bool), "cell_id"].tolist()
+    rejected, deleted = int(clean[len(clean) // 2]), int(clean[len(clean) // 3])
+    review.go_to_cell(rejected)
+    review.reject()
+    assert _status(cell_table_of(cells), rejected) == "rejected"
+    review.go_to_cell(deleted)
+    review.delete()
+    assert deleted not in cell_table_of(cells).cell_id.tolist()
+    assert deleted not in np.asarray(cells.data)
+    review.undo()
+    table = cell_table_of(cells)
+    assert deleted in table.cell_id.tolist() and len(table) == n_cells
+    assert deleted in np.asarray(cells.data)
+    assert _status(table, rejected) == "rejected", "undo kept the earlier decision"
+
+    # 4. Regions: import the ground-truth regions through the widget --------------------------
+    regions = _dock(viewer, RegionsWidget(viewer), "Regions")
+    regions.import_geojson(str(paths["regions"]))
+    assert "regions" in viewer.layers
+    assert tuple(viewer.layers["regions"].scale) == pytest.approx((0.5, 0.5))
+    regions.assign()
+    table = cell_table_of(cells)
+    assert {"epidermis", "dermis"} <= set(table["region"])
+    truth = pd.read_csv(paths["cells"])
+    # a segmented cell's region is the true region of the cell under its centre
+    lab_truth = tifffile.imread(paths["labels"])
+    rc = table[["centroid_row", "centroid_col"]].round().astype(int).to_numpy()
+    under = lab_truth[rc[:, 0], rc[:, 1]]
+    true_region = truth.set_index("cell_id")["true_region"].reindex(under).to_numpy()
+    hit = under > 0
+    assert (table["region"].to_numpy()[hit] == true_region[hit]).mean() > 0.9
+
+    # 5. Gating: load cells, default rules, apply ---------------------------------------------
+    gating = _dock(viewer, GatingWidget(viewer), "Gating")
+    gating.load_cells()
+    assert gating.rules.rowCount() == 3
+    gating.apply()
+    table = cell_table_of(cells)
+    assert "class" in table and "keratinocyte" in set(table["class"])
+    assert {"region", "qc_status"} <= set(table), "gating kept the earlier columns"
+    assert _status(table, rejected) == "rejected"
+
+    # 6. LMD export: the rejected cell's group, plan, calibration, export ---------------------
+    row = table.set_index("cell_id").loc[rejected]
+    group = (row["class"] or "", row["region"] or "")
+    lmd = _dock(viewer, LmdWidget(viewer), "LMD export")
+    assert lmd.labels_box.currentText() == "cells"
+    assert lmd.pixel.value() == pytest.approx(0.5)
+    items = {lmd.groups.item(i).data(256): lmd.groups.item(i) for i in range(lmd.groups.count())}
+    assert group in items, f"groups listed: {list(items)}"
+    items[group].setSelected(True)
+    ok = eligible_mask(table)
+    in_group = ((table["class"] == group[0]) & (table["region"] == group[1])).to_numpy()
+    n_ok = int((ok & in_group).sum())
+    assert n_ok >= 6
+    lmd.target_kind.setCurrentIndex(1)  # number of cells
+    lmd.target.setValue(n_ok // 2)  # two replicates take (nearly) every eligible cell
+    lmd.replicates.setValue(2)
+    lmd.make_plan()
+    plan = lmd.table.plan()
+    assert len(plan) == 2, lmd.status.text()
+    planned = {int(c) for ids_ in plan["cell_ids"] for c in ids_}
+    assert len(planned) == 2 * (n_ok // 2)
+    assert planned <= set(table.loc[ok & in_group, "cell_id"])
+    assert "LMD plan" in session_of(viewer).get("plans")
+    lmd.pick_calibration()
+    viewer.layers[CAL_LAYER].data = np.array([[10.0, 10.0], [10.0, 500.0], [500.0, 250.0]])
+    assert "OK" in lmd.cal_status.text()
+    out = tmp_path / "lmd"
+    lmd.export_to(out)
+    qtbot.waitUntil(lambda: lmd.result is not None, timeout=60_000)
+    assert len(list(out.glob("*.xml"))) == 1 and list(out.glob("*.png"))
+    manifest = pd.read_csv(out / "manifest.csv")
+    cut = {int(c) for ids_ in manifest["cell_ids"] for c in str(ids_).split(";")}
+    assert rejected not in cut
+    assert "lmd" in session_of(viewer).get("manifests")
+
+    # 7. Proteins on tissue: a DIA-NN matrix for that manifest, paint a pathway score ---------
+    pg = write_pg_matrix(synthetic_pg_matrix(manifest, seed=1), tmp_path / "report.pg_matrix.tsv")
+    prot = _dock(viewer, ProteomicsWidget(viewer), "Proteins on tissue")
+    assert prot.cells.currentText() == "cells"
+    prot.load_manifest(out / "manifest.csv")
+    prot.load_table(pg)
+    qtbot.waitUntil(lambda: prot.study is not None, timeout=30_000)
+    prot.sets.setCurrentIndex(prot.sets.findData(IFN))
+    prot.paint_set()
+    overlay = next(lay for lay in viewer.layers if lay.name.endswith("score (z)"))
+    assert tuple(overlay.scale) == pytest.approx((0.5, 0.5))
+    lab = np.asarray(cells.data)
+    for _, s in manifest.iterrows():
+        cid = int(str(s["cell_ids"]).split(";")[0])
+        score = prot.study.scores.scores.loc[s["sample_id"], IFN]
+        np.testing.assert_allclose(np.asarray(overlay.data)[lab == cid], score, rtol=1e-5)
+
+    # 8. Project: save, reopen in a fresh viewer ----------------------------------------------
+    project = _dock(viewer, ProjectWidget(viewer), "Project")
+    folder = tmp_path / "project"
+    project.save(folder)
+    qtbot.waitUntil(lambda: not project.busy, timeout=30_000)
+    assert (folder / "project.json").is_file()
+
+    viewer2 = make_napari_viewer()
+    project2 = _dock(viewer2, ProjectWidget(viewer2), "Project")
+    project2.open(folder)
+    qtbot.waitUntil(lambda: not project2.busy, timeout=30_000)
+    names = [lay.name for lay in viewer.layers]
+    names2 = [lay.name for lay in viewer2.layers]
+    assert {*CHANNELS, "cells", "regions"} <= set(names2), names2
+    t1, t2 = cell_table_of(cells), cell_table_of(viewer2.layers["cells"])
+    for col in ("cell_id", "region", "class", "qc_status"):
+        assert t2[col].astype(str).tolist() == t1[col].astype(str).tolist(), col
+    np.testing.assert_array_equal(np.asarray(viewer2.layers["cells"].data), lab)
+    s2 = session_of(viewer2)
+    assert "LMD plan" in s2.get("plans")
+    assert "lmd" in s2.get("manifests")
+    # only overlays computed from the cells (and the calibration marks) are not saved
+    lost = {"QC state", "cell classes", "LMD preview (by well)", overlay.name, CAL_LAYER}
+    assert set(names) - set(names2) <= lost, (names, names2)
+    for w in (project, project2):
+        w.saver.close(flush=False)
