@@ -89,3 +89,15 @@ def test_export_without_marks_is_reported(widget, qtbot, tmp_path, monkeypatch):
     w.export_to(tmp_path / "x")
     assert shown and "calibration" in shown[0]
     assert not (tmp_path / "x").exists()
+
+
+def test_groups_follow_classes_written_after_the_widget_opened(make_napari_viewer, qtbot):
+    """Docked before gating/regions: the group list picks up class and region when they come."""
+    viewer = make_napari_viewer()
+    labels, cells = make_tissue(300)
+    w = LmdWidget(viewer)
+    layer = viewer.add_labels(labels, name="cells", metadata={"pixel_size_um": 0.5})
+    set_cell_table(layer, cells.drop(columns=["class", "region"]))
+    assert w.groups.count() <= 1
+    set_cell_table(layer, cells)  # as the Gating / Regions widgets do
+    assert w.groups.count() == 4

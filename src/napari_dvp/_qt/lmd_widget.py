@@ -42,6 +42,7 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, LmdRegionsMixin, QWidget):
         self.viewer = napari_viewer
         self.worker = None
         self.result = None
+        self._watched = None  # the labels layer whose cell-table changes refresh the groups
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.labels_box = combo([], "The segmentation whose cells are cut")
@@ -145,6 +146,11 @@ class LmdWidget(LmdCalibrationMixin, LmdExportMixin, LmdRegionsMixin, QWidget):
         if self.labels_box.currentText() not in self.viewer.layers:
             return
         layer = self._layer()
+        if self._watched is not layer:  # classes/regions/QC arrive later: list them then
+            if self._watched is not None:
+                self._watched.events.features.disconnect(self._fill_groups)
+            layer.events.features.connect(self._fill_groups)
+            self._watched = layer
         px = layer.metadata.get("pixel_size_um") or (layer.scale[-1] if layer.scale[-1] != 1
                                                      else None)
         if px:
