@@ -22,34 +22,55 @@ pytestmark = [pytest.mark.slow, pytest.mark.gui]
 IFN = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
 
 
-def _dock(viewer, widget, name):
-    viewer.window.add_dock_widget(widget, name=name)
-    return widget
-
-
-def _status(table, cid):
-    return table.set_index("cell_id").loc[cid, "qc_status"]
-
-
-def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_path,
-                                               monkeypatch):
+def _docks(viewer, first: bool):
+    """``dock(name)``: the widget docked under ``name``; all docked at once when ``first``."""
     from napari_dvp._qt.gating_widget import GatingWidget
-    from napari_dvp._qt.lmd_widget import CAL_LAYER, LmdWidget
+    from napari_dvp._qt.lmd_widget import LmdWidget
     from napari_dvp._qt.project_widget import ProjectWidget
     from napari_dvp._qt.proteomics_widget import ProteomicsWidget
     from napari_dvp._qt.regions_widget import RegionsWidget
     from napari_dvp._qt.review_widget import ReviewWidget
     from napari_dvp._qt.segment_widget import SegmentWidget
     from napari_dvp._qt.slide_widget import SlideWidget
+
+    kinds = {"Slide": SlideWidget, "Segment cells": SegmentWidget,
+             "Review segmentation": ReviewWidget, "Regions": RegionsWidget,
+             "Gating": GatingWidget, "LMD export": LmdWidget,
+             "Proteins on tissue": ProteomicsWidget, "Project": ProjectWidget}
+    docked: dict = {}
+
+    def dock(name):
+        if name not in docked:
+            docked[name] = kinds[name](viewer)
+            viewer.window.add_dock_widget(docked[name], name=name, tabify=True)
+        return docked[name]
+
+    if first:
+        for name in kinds:
+            dock(name)
+    return dock
+
+
+def _status(table, cid):
+    return table.set_index("cell_id").loc[cid, "qc_status"]
+
+
+@pytest.mark.parametrize("docks_first", [False, True], ids=["dock-as-you-go", "all-docks-first"])
+def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_path,
+                                               monkeypatch, docks_first):
+    """Each widget docked when its step comes, or every dock opened before the slide."""
+    from napari_dvp._qt.lmd_widget import CAL_LAYER
+    from napari_dvp._qt.project_widget import ProjectWidget
     from napari_dvp.core.lmd.plan_common import eligible_mask
     from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
 
     monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))  # autosave/recovery here
     paths = write_sample(tmp_path / "biopsy.ome.tif", size=512, seed=0)
     viewer = make_napari_viewer()
+    dock = _docks(viewer, docks_first)
 
     # 1. Slide: five channels in micrometres ------------------------------------------------
-    slide = _dock(viewer, SlideWidget(viewer), "Slide")
+    slide = dock("Slide")
     added = slide.open_path(paths["image"])
     assert [lay.name for lay in added] == list(CHANNELS)
     for lay in added:
@@ -57,7 +78,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
         assert tuple(str(u) for u in lay.units) == ("micrometer", "micrometer")
 
     # 2. Segment cells: built-in method, Run, wait for the worker -----------------------------
-    seg = _dock(viewer, SegmentWidget(viewer), "Segment cells")
+    seg = dock("Segment cells")
     assert seg.nuclear.currentText() == "DAPI"
     assert seg.pixel.value() == pytest.approx(0.5)
     seg.backend.setCurrentIndex(0)
@@ -74,7 +95,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     assert set(table.cell_id) == set(np.unique(np.asarray(cells.data))) - {0}
 
     # 3. Review: flag, reject one, delete one and undo ----------------------------------------
-    review = _dock(viewer, ReviewWidget(viewer), "Review segmentation")
+    review = dock("Review segmentation")
     assert review.cells_combo.currentText() == "cells"
     review.find_suspicious()
     table = cell_table_of(cells)
@@ -95,7 +116,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     assert _status(table, rejected) == "rejected", "undo kept the earlier decision"
 
     # 4. Regions: import the ground-truth regions through the widget --------------------------
-    regions = _dock(viewer, RegionsWidget(viewer), "Regions")
+    regions = dock("Regions")
     regions.import_geojson(str(paths["regions"]))
     assert "regions" in viewer.layers
     assert tuple(viewer.layers["regions"].scale) == pytest.approx((0.5, 0.5))
@@ -112,7 +133,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     assert (table["region"].to_numpy()[hit] == true_region[hit]).mean() > 0.9
 
     # 5. Gating: load cells, default rules, apply ---------------------------------------------
-    gating = _dock(viewer, GatingWidget(viewer), "Gating")
+    gating = dock("Gating")
     gating.load_cells()
     assert gating.rules.rowCount() == 3
     gating.apply()
@@ -124,7 +145,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     # 6. LMD export: the rejected cell's group, plan, calibration, export ---------------------
     row = table.set_index("cell_id").loc[rejected]
     group = (row["class"] or "", row["region"] or "")
-    lmd = _dock(viewer, LmdWidget(viewer), "LMD export")
+    lmd = dock("LMD export")
     assert lmd.labels_box.currentText() == "cells"
     assert lmd.pixel.value() == pytest.approx(0.5)
     items = {lmd.groups.item(i).data(256): lmd.groups.item(i) for i in range(lmd.groups.count())}
@@ -158,7 +179,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
 
     # 7. Proteins on tissue: a DIA-NN matrix for that manifest, paint a pathway score ---------
     pg = write_pg_matrix(synthetic_pg_matrix(manifest, seed=1), tmp_path / "report.pg_matrix.tsv")
-    prot = _dock(viewer, ProteomicsWidget(viewer), "Proteins on tissue")
+    prot = dock("Proteins on tissue")
     assert prot.cells.currentText() == "cells"
     prot.load_manifest(out / "manifest.csv")
     prot.load_table(pg)
@@ -174,14 +195,15 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
         np.testing.assert_allclose(np.asarray(overlay.data)[lab == cid], score, rtol=1e-5)
 
     # 8. Project: save, reopen in a fresh viewer ----------------------------------------------
-    project = _dock(viewer, ProjectWidget(viewer), "Project")
+    project = dock("Project")
     folder = tmp_path / "project"
     project.save(folder)
     qtbot.waitUntil(lambda: not project.busy, timeout=30_000)
     assert (folder / "project.json").is_file()
 
     viewer2 = make_napari_viewer()
-    project2 = _dock(viewer2, ProjectWidget(viewer2), "Project")
+    project2 = ProjectWidget(viewer2)
+    viewer2.window.add_dock_widget(project2, name="Project")
     project2.open(folder)
     qtbot.waitUntil(lambda: not project2.busy, timeout=30_000)
     names = [lay.name for lay in viewer.layers]
