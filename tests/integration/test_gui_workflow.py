@@ -24,6 +24,7 @@ IFN = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
 
 def _docks(viewer, first: bool):
     """``dock(name)``: the widget docked under ``name``; all docked at once when ``first``."""
+    from napari_dvp._qt.classifier_widget import ClassifierWidget
     from napari_dvp._qt.gating_widget import GatingWidget
     from napari_dvp._qt.lmd_widget import LmdWidget
     from napari_dvp._qt.project_widget import ProjectWidget
@@ -35,7 +36,8 @@ def _docks(viewer, first: bool):
 
     kinds = {"Slide": SlideWidget, "Segment cells": SegmentWidget,
              "Review segmentation": ReviewWidget, "Regions": RegionsWidget,
-             "Gating": GatingWidget, "LMD export": LmdWidget,
+             "Gating": GatingWidget, "Cell classifier": ClassifierWidget,
+             "LMD export": LmdWidget,
              "Proteins on tissue": ProteomicsWidget, "Project": ProjectWidget}
     docked: dict = {}
 
@@ -142,6 +144,23 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     assert {"region", "qc_status"} <= set(table), "gating kept the earlier columns"
     assert _status(table, rejected) == "rejected"
 
+    # 5b. Cell classifier: a few cells marked per class (as the number keys do), retrain ---
+    gated = table.set_index("cell_id")["class"]
+    clf = dock("Cell classifier")
+    for cls in ("keratinocyte", "CD8 T cell", "macrophage"):
+        for cid in gated.index[gated == cls][:5]:
+            clf.examples[int(cid)] = cls
+    clf.retrain()
+    qtbot.waitUntil(lambda: "class_probability" in cells.features, timeout=30_000)
+    table = cell_table_of(cells)
+    marked = gated.isin(["keratinocyte", "CD8 T cell", "macrophage"]).to_numpy()
+    assert (table["class"].to_numpy()[marked] == gated.to_numpy()[marked]).mean() > 0.8
+    assert {"region", "qc_status"} <= set(table), "the classifier kept the earlier columns"
+    assert session_of(viewer).get("classifier") is clf.classifier
+    gating.apply()  # the pathologist keeps the gating classes for the LMD step
+    table = cell_table_of(cells)
+    assert (table.set_index("cell_id")["class"] == gated).all()
+
     # 6. LMD export: the rejected cell's group, plan, calibration, export ---------------------
     row = table.set_index("cell_id").loc[rejected]
     group = (row["class"] or "", row["region"] or "")
@@ -216,6 +235,8 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     s2 = session_of(viewer2)
     assert "LMD plan" in s2.get("plans")
     assert "lmd" in s2.get("manifests")
+    assert "gating" in s2.get("classes") and s2.get("classifier") is not None
+    assert s2.get("proteomics") is not None
     # only overlays computed from the cells (and the calibration marks) are not saved
     lost = {"QC state", "cell classes", "LMD preview (by well)", overlay.name, CAL_LAYER}
     assert set(names) - set(names2) <= lost, (names, names2)
