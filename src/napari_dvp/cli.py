@@ -50,6 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"napari-dvp {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # output piped into `head` & co.: the work is done, stay quiet
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"napari-dvp {args.command}: interrupted", file=sys.stderr)
         return 130

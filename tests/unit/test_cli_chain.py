@@ -39,18 +39,25 @@ def test_cli_chain_from_slide_to_scores(tmp_path, capsys, monkeypatch):
     assert (cells["class"] == "keratinocyte").sum() > 50
 
     # the pathologist's pick: 20 keratinocytes of the epidermis, all macrophages
-    ker = cells[(cells["class"] == "keratinocyte") & (cells["region"] == "epidermis")]
-    mac = cells[cells["class"] == "macrophage"]
+    usable = ~cells["qc_flagged"]  # flagged cells nobody accepted are never cut
+    ker = cells[usable & (cells["class"] == "keratinocyte") & (cells["region"] == "epidermis")]
+    mac = cells[usable & (cells["class"] == "macrophage")]
     assert len(ker) >= 20 and len(mac) >= 3
+    flagged = int(cells.loc[cells["qc_flagged"], "cell_id"].iloc[0])
     pd.concat([pd.DataFrame({"cell_id": ker["cell_id"].head(20), "sample": "KER_1"}),
+               pd.DataFrame({"cell_id": [flagged], "sample": "KER_1"}),
                pd.DataFrame({"cell_id": mac["cell_id"], "sample": "MAC_1"})]
               ).to_csv("selection.csv", index=False)
     assert main(["export-lmd", "--labels", "cells.zarr", "--selection", "selection.csv",
                  "--calibration", "10,10;10,500;500,250", "--out", "lmd", "--plate", "96",
                  "--cells", "cells.parquet"]) == 0
     manifest = pd.read_csv("lmd/manifest.csv")
+    assert manifest.set_index("sample_id").at["MAC_1", "n_cells"] == len(mac)
     assert list(manifest["sample_id"]) == ["KER_1", "MAC_1"]
     ker_row = manifest.set_index("sample_id").loc["KER_1"]
+    # the flagged, never accepted cell was left out, as the widget would
+    assert ker_row["n_cells"] == 20
+    assert str(flagged) not in ker_row["cell_ids"].split(";")
     assert ker_row["class"] == "keratinocyte" and ker_row["region"] == "epidermis"
     expected_area = cells.set_index("cell_id").loc[ker["cell_id"].head(20), "area_um2"].sum()
     assert ker_row["area_um2"] == pytest.approx(expected_area, rel=1e-6)

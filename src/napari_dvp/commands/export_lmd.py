@@ -114,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
         if "cell_id" not in extra.columns:
             raise DvpInputError(f"{args.cells} has no cell_id column; give the cell table "
                                 "written by `napari-dvp measure` or `classify`")
-        cols = [c for c in ("class", "region", "qc_status") if c in extra.columns]
+        # class/region for the manifest; QC status and flags so the CLI leaves out the
+        # same cells as the widget (rejected, or flagged and never accepted)
+        cols = [c for c in extra.columns if c in ("class", "region") or c.startswith("qc_")]
         cells = cells.merge(extra[["cell_id", *cols]], on="cell_id", how="left")
     plans = []
     if args.selection:
@@ -130,6 +132,6 @@ def run(args: argparse.Namespace) -> int:
           f"{res.manifest_path.name}" + (f", {res.qc_path.name}" if res.qc_path else ""))
     print(f"stage path within wells: {res.path_before_um / 1000:.1f} mm -> "
           f"{res.path_after_um / 1000:.1f} mm")
-    for w in res.warnings:
+    for w in [*plan.attrs.get("warnings", []), *res.warnings]:
         print(f"warning: {w}")
     return 0

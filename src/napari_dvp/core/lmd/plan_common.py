@@ -13,6 +13,7 @@ from ..cell_table import (
     REGION,
 )
 from ..errors import DvpInputError
+from ..regions import is_exclude_name
 
 PLAN_COLUMNS = ["sample_id", "class", "region", "replicate", "well", "n_cells", "area_um2",
                 "cell_ids", "kind", "geometry"]
@@ -31,8 +32,10 @@ def eligible_mask(cells: pd.DataFrame, exclude_flagged: bool = True) -> np.ndarr
     status = cells[QC_STATUS].astype(str) if QC_STATUS in cells else None
     if status is not None:
         ok &= (status != QC_REJECTED).to_numpy()
-    if REGION in cells:
-        ok &= (cells[REGION].astype(str).str.lower() != EXCLUDE_REGION).to_numpy()
+    if REGION in cells:  # "exclude", "artefact", QuPath's "Ignore*" … (core.regions)
+        names = cells[REGION].astype(str)
+        excluded = {n for n in names.unique() if is_exclude_name(n)}
+        ok &= ~names.isin(excluded).to_numpy()
     if exclude_flagged:
         flags = [c for c in cells.columns
                  if c.startswith("qc_") and c != QC_STATUS and cells[c].dtype == bool]
@@ -77,11 +80,11 @@ def combine_plans(*plans: pd.DataFrame) -> pd.DataFrame:
 def group_counts(cells: pd.DataFrame) -> list[tuple[str, str, int]]:
     """``(class, region, number of cells)`` of every group that can be collected.
 
-    Groups in the ``exclude`` region and cells without a class are left out;
+    Groups in an exclude-type region and cells without a class are left out;
     empty when the table has no ``class`` and ``region`` columns.
     """
     if not {CLASS, REGION} <= set(cells.columns):
         return []
     counts = cells.groupby([CLASS, REGION], observed=True).size()  # categorical columns too
     return [(str(c), str(r), int(n)) for (c, r), n in counts.items()
-            if str(r).lower() != EXCLUDE_REGION and str(c)]
+            if not is_exclude_name(str(r)) and str(c)]
