@@ -237,8 +237,12 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     assert "lmd" in s2.get("manifests")
     assert "gating" in s2.get("classes") and s2.get("classifier") is not None
     assert s2.get("proteomics") is not None
-    # only overlays computed from the cells (and the calibration marks) are not saved
-    lost = {"QC state", "cell classes", "LMD preview (by well)", overlay.name, CAL_LAYER}
+    # the calibration marks come back where they were picked, on the same grid
+    marks2 = viewer2.layers[CAL_LAYER]
+    np.testing.assert_allclose(marks2.data, viewer.layers[CAL_LAYER].data)
+    np.testing.assert_allclose(marks2.scale, viewer.layers[CAL_LAYER].scale)
+    # only overlays computed from the cells are not saved (they are recomputed)
+    lost = {"QC state", "cell classes", "LMD preview (by well)", overlay.name}
     assert set(names) - set(names2) <= lost, (names, names2)
     for w in (project, project2):
         w.saver.close(flush=False)

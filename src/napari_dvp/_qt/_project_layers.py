@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from napari.layers import Image, Labels, Shapes
+from napari.layers import Image, Labels, Points, Shapes
 
 from ..core.geojson import (
     features_to_regions,
@@ -54,11 +54,15 @@ def regions_of(layer) -> list:
     return features_to_regions(shapes_to_features(layer.data, layer.shape_type, layer.features))
 
 
+MAX_SAVED_POINTS = 10_000  #: bigger point sets are not saved in the project index
+
+
 def _common_state(layer) -> dict:
     return {"name": layer.name, "kind": type(layer).__name__.lower(), "visible": layer.visible,
             "opacity": float(layer.opacity), "blending": str(layer.blending),
             "scale": [float(s) for s in layer.scale],
-            "translate": [float(t) for t in layer.translate]}
+            "translate": [float(t) for t in layer.translate],
+            "units": [str(u) for u in layer.units]}
 
 
 def _collect(viewer, refs: dict[str, object], project: Project | None) -> list[dict]:
@@ -92,6 +96,13 @@ def _collect(viewer, refs: dict[str, object], project: Project | None) -> list[d
             if project is not None:
                 project.regions = regions_of(layer)
             state.update(role=REGIONS, edge_width=float(np.mean(layer.edge_width or [1])))
+        elif isinstance(layer, Points) and len(layer.data) <= MAX_SAVED_POINTS:
+            # small point sets (the LMD calibration marks, classifier examples) live inline
+            state.update(points=np.asarray(layer.data, dtype=float).tolist(),
+                         symbol=str(layer.current_symbol), size=float(np.mean(
+                             layer.size)) if len(layer.data) else float(layer.current_size),
+                         face_color=np.asarray(layer.face_color).tolist(),
+                         border_color=np.asarray(layer.border_color).tolist())
         else:
             continue
         states.append(state)
@@ -175,7 +186,7 @@ def restore_into_viewer(viewer, project: Project) -> None:
     viewer.layers.clear()
     for st in project.layers:
         look = {k: st[k] for k in ("name", "visible", "opacity", "blending", "scale",
-                                   "translate")}
+                                   "translate", "units") if k in st}
         if st["kind"] == "image":
             path = project.image.path if project.image else st["path"]
             if project.image is None or project.image.status != "ok":
@@ -194,6 +205,12 @@ def restore_into_viewer(viewer, project: Project) -> None:
             layer = viewer.add_labels(project.labels, **look)
             if project.cells is not None:
                 set_cell_table(layer, project.cells)
+        elif st["kind"] == "points":
+            pts = np.asarray(st["points"], dtype=float).reshape(-1, len(look["scale"]))
+            n = len(pts)
+            viewer.add_points(pts, symbol=st.get("symbol", "o"), size=st.get("size", 10),
+                              face_color=st["face_color"] if n else "red",
+                              border_color=st["border_color"] if n else "red", **look)
         elif st.get("role") == REGIONS:
             data, types, table = features_to_shapes(regions_to_features(project.regions))
             colors = [f"{c}" if c else "white" for c in table["color"]]
