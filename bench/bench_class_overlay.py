@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from napari_dvp.core.class_overlay import class_code_lut, recolor_into
-from napari_dvp.core.classifier import CellClassifier
-from napari_dvp.core.gating import GatingScheme, gate_codes, parse_rules
+from napari_dvp.core.classes.classifier import CellClassifier
+from napari_dvp.core.classes.gating import GatingScheme, gate_codes, parse_rules
+from napari_dvp.core.classes.overlay import class_code_lut, recolor_into
 
 RULES = parse_rules("keratinocyte: panCK+\nCD8 T cell: CD8+ and panCK-\n"
                     "macrophage: CD163+ and CD8- and panCK-")
@@ -117,7 +117,7 @@ def _viewer_part(labels, table, ids, n, scheme, buf, thr, repeat) -> dict:
     from napari.utils.colormaps import Colormap, DirectLabelColormap
     from qtpy.QtWidgets import QApplication
 
-    from napari_dvp.core.class_overlay import categorical_colormap
+    from napari_dvp.core.classes.overlay import categorical_colormap
 
     out = {}
     viewer = napari.Viewer(show=True)

@@ -35,7 +35,7 @@ def make_file(path: Path, size: int) -> Path:
     import dask.array as da
     import numpy as np
 
-    from napari_dvp.core.image_io import write_ome_tiff
+    from napari_dvp.core.slide import write_ome_tiff
 
     try:
         from napari_dvp.core.synthetic import make_sample

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from napari_dvp.core.protein_overlay import SampleOverlay, gather
+from napari_dvp.core.overlay.proteins import SampleOverlay, gather
 from napari_dvp.core.proteomics.readers import read_proteomics
 
 READ_TARGET_S, REPAINT_TARGET_S = 3.0, 0.3

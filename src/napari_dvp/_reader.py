@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .core.errors import DvpError, one_line
-from .core.image_io import TissueImage, is_image_path, open_image
-from .core.image_io.layers import layer_data
+from .core.slide import TissueImage, is_image_path, open_image
+from .core.slide.layers import layer_data
 
 PathLike = str | os.PathLike[str]
 LayerData = tuple[Any, dict[str, Any], str]

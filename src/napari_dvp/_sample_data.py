@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .core.image_io.layers import channel_colormap
+from .core.slide.layers import channel_colormap
 from .core.synthetic import SyntheticSample, make_sample
 
 LayerData = tuple[Any, dict[str, Any], str]

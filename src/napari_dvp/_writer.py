@@ -13,7 +13,7 @@ import dask.array as da
 import numpy as np
 
 from .core.errors import DvpError, one_line
-from .core.image_io import write_labels
+from .core.slide import write_labels
 
 __all__ = ["write_labels_layer"]
 

@@ -91,7 +91,7 @@ def _(p: Path) -> None:
 
 @_gen("image", "truncated.ome.tif")
 def _(p: Path) -> None:
-    from napari_dvp.core.image_io import write_ome_tiff
+    from napari_dvp.core.slide import write_ome_tiff
 
     write_ome_tiff(p, np.ones((2, 256, 256), np.uint16), ["DAPI", "CD8"], 0.5, tile=64)
     with open(p, "r+b") as fh:

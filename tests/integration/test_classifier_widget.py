@@ -7,7 +7,7 @@ import pytest
 from qtpy.QtCore import Qt
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
-from napari_dvp._qt.classifier_widget import EXAMPLES, ClassifierWidget
+from napari_dvp._qt.classes.classifier_widget import EXAMPLES, ClassifierWidget
 from unit._classes_data import make_tissue
 
 

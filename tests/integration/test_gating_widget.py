@@ -7,7 +7,7 @@ import pytest
 from matplotlib.backend_bases import MouseEvent
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
-from napari_dvp._qt.gating_widget import GatingWidget
+from napari_dvp._qt.classes.gating_widget import GatingWidget
 from unit._classes_data import make_tissue
 
 

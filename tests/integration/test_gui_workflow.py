@@ -24,15 +24,15 @@ IFN = "HALLMARK_INTERFERON_GAMMA_RESPONSE"
 
 def _docks(viewer, first: bool):
     """``dock(name)``: the widget docked under ``name``; all docked at once when ``first``."""
-    from napari_dvp._qt.classifier_widget import ClassifierWidget
-    from napari_dvp._qt.gating_widget import GatingWidget
-    from napari_dvp._qt.lmd_widget import LmdWidget
-    from napari_dvp._qt.project_widget import ProjectWidget
-    from napari_dvp._qt.proteomics_widget import ProteomicsWidget
-    from napari_dvp._qt.regions_widget import RegionsWidget
-    from napari_dvp._qt.review_widget import ReviewWidget
-    from napari_dvp._qt.segment_widget import SegmentWidget
-    from napari_dvp._qt.slide_widget import SlideWidget
+    from napari_dvp._qt.classes.classifier_widget import ClassifierWidget
+    from napari_dvp._qt.classes.gating_widget import GatingWidget
+    from napari_dvp._qt.lmd.widget import LmdWidget
+    from napari_dvp._qt.project.widget import ProjectWidget
+    from napari_dvp._qt.proteomics.widget import ProteomicsWidget
+    from napari_dvp._qt.regions.widget import RegionsWidget
+    from napari_dvp._qt.review.widget import ReviewWidget
+    from napari_dvp._qt.segmentation.widget import SegmentWidget
+    from napari_dvp._qt.slide.widget import SlideWidget
 
     kinds = {"Slide": SlideWidget, "Segment cells": SegmentWidget,
              "Review segmentation": ReviewWidget, "Regions": RegionsWidget,
@@ -61,8 +61,8 @@ def _status(table, cid):
 def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_path,
                                                monkeypatch, docks_first):
     """Each widget docked when its step comes, or every dock opened before the slide."""
-    from napari_dvp._qt.lmd_widget import CAL_LAYER
-    from napari_dvp._qt.project_widget import ProjectWidget
+    from napari_dvp._qt.lmd.widget import CAL_LAYER
+    from napari_dvp._qt.project.widget import ProjectWidget
     from napari_dvp.core.lmd.plan_common import eligible_mask
     from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
 

@@ -8,8 +8,8 @@ import pytest
 import shapely
 
 from napari_dvp._qt._common import set_cell_table
-from napari_dvp._qt._lmd_regions import REGION_PREVIEW
-from napari_dvp._qt.lmd_widget import CAL_LAYER, PREVIEW_LAYER, LmdWidget
+from napari_dvp._qt.lmd.regions import REGION_PREVIEW
+from napari_dvp._qt.lmd.widget import CAL_LAYER, PREVIEW_LAYER, LmdWidget
 from napari_dvp.core.synthetic import make_sample
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from napari_dvp._qt._common import set_cell_table
-from napari_dvp._qt.lmd_widget import CAL_LAYER, PREVIEW_LAYER, LmdWidget
+from napari_dvp._qt.lmd.widget import CAL_LAYER, PREVIEW_LAYER, LmdWidget
 from unit._lmd_synth import make_tissue  # tests/ is on sys.path (rootdir conftest)
 
 

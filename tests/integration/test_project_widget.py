@@ -10,10 +10,10 @@ import pytest
 from skimage.draw import disk
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
-from napari_dvp._qt.project_widget import ProjectWidget
-from napari_dvp.core.autosave import find_recovery, list_recoveries
-from napari_dvp.core.image_io import open_image, write_ome_tiff
-from napari_dvp.core.image_io.layers import layer_data
+from napari_dvp._qt.project.widget import ProjectWidget
+from napari_dvp.core.project.autosave import find_recovery, list_recoveries
+from napari_dvp.core.slide import open_image, write_ome_tiff
+from napari_dvp.core.slide.layers import layer_data
 
 
 def _build_viewer(viewer, tmp_path: Path) -> Path:
@@ -130,9 +130,9 @@ def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_pat
 
 def test_session_slots_saved_autosaved_and_restored(make_napari_viewer, qtbot, tmp_path,
                                                     monkeypatch):
-    from napari_dvp._qt._project_layers import project_from_viewer, restore_into_viewer
     from napari_dvp._qt._session import session_of
-    from napari_dvp.core.classifier import CellClassifier
+    from napari_dvp._qt.project.layers import project_from_viewer, restore_into_viewer
+    from napari_dvp.core.classes.classifier import CellClassifier
     from napari_dvp.core.errors import DvpInputError
     from napari_dvp.core.project import load_project
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from qtpy.QtCore import QPoint, Qt
 
-from napari_dvp._qt.proteomics_widget import ProteomicsWidget
+from napari_dvp._qt.proteomics.widget import ProteomicsWidget
 from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
 
 
@@ -147,9 +147,9 @@ def test_errors_become_notifications(make_napari_viewer, qtbot, tmp_path):
 
 def test_study_lives_in_the_session_and_reopens_with_the_project(loaded, make_napari_viewer,
                                                                  qtbot, tmp_path):
-    from napari_dvp._qt._project_layers import project_from_viewer, restore_into_viewer
     from napari_dvp._qt._session import session_of
-    from napari_dvp._qt.proteomics_widget import MATCHES, SCORES
+    from napari_dvp._qt.project.layers import project_from_viewer, restore_into_viewer
+    from napari_dvp._qt.proteomics.widget import MATCHES, SCORES
     from napari_dvp.core.project import load_project, save_project
 
     viewer, w, labels, _ = loaded

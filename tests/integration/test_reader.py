@@ -9,7 +9,7 @@ import tifffile
 
 from napari_dvp._reader import get_reader, read_image
 from napari_dvp._writer import write_labels_layer
-from napari_dvp.core.image_io import open_labels, write_ome_tiff
+from napari_dvp.core.slide import open_labels, write_ome_tiff
 
 NAMES = ["DAPI", "panCK", "CD8", "CD163", "pSTAT1"]
 

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
-from napari_dvp._qt.regions_widget import RegionsWidget
+from napari_dvp._qt.regions.widget import RegionsWidget
 from unit._classes_data import make_tissue
 
 

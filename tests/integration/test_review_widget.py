@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from napari_dvp.core.review.triage.edits import cell_box
 from qtpy.QtCore import Qt
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
-from napari_dvp._qt.review_table import OVERLAY, camera_of
-from napari_dvp._qt.review_widget import SPLIT, ReviewWidget
-from napari_dvp.core import qc
-from napari_dvp.core.edits import cell_box
+from napari_dvp._qt.review.table import OVERLAY, camera_of
+from napari_dvp._qt.review.widget import SPLIT, ReviewWidget
 from napari_dvp.core.measure import measure_cells
+from napari_dvp.core.review.triage import qc
 from napari_dvp.core.synthetic import make_sample
 
 
@@ -151,7 +151,7 @@ def test_errors_are_notifications(make_napari_viewer, sample, qtbot, monkeypatch
 def test_labels_of_another_size_measure_shapes_only(make_napari_viewer, sample, qtbot,
                                                     monkeypatch):
     warned = []
-    monkeypatch.setattr("napari_dvp._qt.review_widget.show_warning", warned.append)
+    monkeypatch.setattr("napari_dvp._qt.review.widget.show_warning", warned.append)
     viewer = make_napari_viewer()
     viewer.add_image(sample.image[0], name="DAPI")
     labels = viewer.add_labels(sample.labels[:200, :180].copy(), name="cells")

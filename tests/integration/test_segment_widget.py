@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_dvp._qt.segment_widget import OFFLINE, SegmentWidget
+from napari_dvp._qt.segmentation.widget import OFFLINE, SegmentWidget
 from napari_dvp.core.segmentation.metrics import match_labels
 
 
@@ -142,7 +142,7 @@ def test_run_on_a_local_dask_cluster(make_napari_viewer, qtbot):
 
 
 def test_channels_are_guessed_when_the_slide_arrives_after_the_widget(make_napari_viewer):
-    from napari_dvp._qt.segment_widget import NONE, SegmentWidget
+    from napari_dvp._qt.segmentation.widget import NONE, SegmentWidget
 
     viewer = make_napari_viewer()
     widget = SegmentWidget(viewer)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_dvp._qt.slide_widget import SlideWidget
-from napari_dvp.core.image_io import write_ome_tiff
+from napari_dvp._qt.slide.widget import SlideWidget
+from napari_dvp.core.slide import write_ome_tiff
 
 NAMES = ["DAPI", "panCK", "CD8", "CD163", "pSTAT1"]
 

@@ -14,8 +14,8 @@ import os
 import sys
 import time
 
-from napari_dvp.core.autosave import Autosaver, recovery_dir_for
 from napari_dvp.core.project import load_project
+from napari_dvp.core.project.autosave import Autosaver, recovery_dir_for
 
 BASE, STEP, GRID = 100_000, 64, 32
 

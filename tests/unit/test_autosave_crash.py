@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dvp.core.autosave import find_recovery, recover
 from napari_dvp.core.project import Project, load_project, save_project
+from napari_dvp.core.project.autosave import find_recovery, recover
 
 CHILD = Path(__file__).with_name("_autosave_crash_child.py")
 BASE, STEP, GRID = 100_000, 64, 32

@@ -221,8 +221,8 @@ def generated(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def good(tmp_path_factory):
     """Valid companion files for the CLI commands (labels, image, cells, proteins …)."""
-    from napari_dvp.core.image_io import write_ome_tiff
     from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
+    from napari_dvp.core.slide import write_ome_tiff
 
     root = tmp_path_factory.mktemp("good")
     labels, cells = make_tissue(120)
@@ -257,7 +257,7 @@ def case_path(kind: str, name: str, generated: Path) -> Path:
 
 # ----------------------------------------------------------------------------- core readers
 def _gate(path: Path, good) -> None:
-    from napari_dvp.core.gating import apply_gating, default_thresholds, load_rules
+    from napari_dvp.core.classes.gating import apply_gating, default_thresholds, load_rules
 
     scheme = load_rules(path)
     cells = good.cells.copy()
@@ -274,21 +274,21 @@ def _selection(path: Path, good) -> None:
 
 
 def _image(path: Path, good) -> None:
-    from napari_dvp.core.image_io import open_image
+    from napari_dvp.core.slide import open_image
 
     open_image(path).close()
 
 
 def _core(kind: str):
-    from napari_dvp.commands.classify import read_table
-    from napari_dvp.core.classifier import load_classifier
+    from napari_dvp.core.cells.table_io import read_cell_table as read_table
+    from napari_dvp.core.classes.classifier import load_classifier
     from napari_dvp.core.geojson import read_geojson
-    from napari_dvp.core.image_io import open_labels
     from napari_dvp.core.lmd.leica_xml import read_leica_xml
     from napari_dvp.core.project import load_project
     from napari_dvp.core.proteomics.genesets import read_gmt
     from napari_dvp.core.proteomics.matching import read_manifest
     from napari_dvp.core.proteomics.readers import read_proteomics
+    from napari_dvp.core.slide import open_labels
 
     return {
         "image": _image,

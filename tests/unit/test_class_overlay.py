@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from napari_dvp.core.class_overlay import (
+from napari_dvp.core.classes.overlay import (
     categorical_colormap,
     class_code_lut,
     class_codes,

@@ -9,8 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_dvp.core.classifier import CellClassifier
-from napari_dvp.core.gating import GatingScheme, apply_gating, default_thresholds, parse_rules
+from napari_dvp.core.classes.classifier import CellClassifier
+from napari_dvp.core.classes.gating import (
+    GatingScheme,
+    apply_gating,
+    default_thresholds,
+    parse_rules,
+)
 from napari_dvp.core.geojson import features_to_regions, parse_geojson
 from napari_dvp.core.measure import measure_cells
 from napari_dvp.core.regions import assign_regions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_dvp.core.classifier import (
+from napari_dvp.core.classes.classifier import (
     CellClassifier,
     default_features,
     load_classifier,

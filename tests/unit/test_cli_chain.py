@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from napari_dvp.cli import main
-from napari_dvp.core.gating import GateRule, GatingScheme, save_gating
+from napari_dvp.core.classes.gating import GateRule, GatingScheme, save_gating
 from napari_dvp.core.proteomics.synthetic import synthetic_pg_matrix, write_pg_matrix
 
 

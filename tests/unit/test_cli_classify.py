@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from napari_dvp.cli import main
-from napari_dvp.core.classifier import CellClassifier, save_classifier
-from napari_dvp.core.gating import GatingScheme, parse_rules, save_gating
+from napari_dvp.core.classes.classifier import CellClassifier, save_classifier
+from napari_dvp.core.classes.gating import GatingScheme, parse_rules, save_gating
 from napari_dvp.core.geojson import regions_to_features, write_geojson
 from napari_dvp.core.regions import Region
 
@@ -90,7 +90,7 @@ def test_table_io_round_trips_every_extension(tmp_path):
     """One reader/writer for all commands: .txt and .tsv are tab-separated both ways."""
     import pandas as pd
 
-    from napari_dvp.core.table_io import read_cell_table, write_table
+    from napari_dvp.core.cells.table_io import read_cell_table, write_table
 
     t = pd.DataFrame({"cell_id": [1, 2], "centroid_row": [3.0, 4.0],
                       "centroid_col": [5.0, 6.0], "class": ["a", ""]})

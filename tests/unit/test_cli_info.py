@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from napari_dvp.cli import main
-from napari_dvp.core.image_io import write_ome_tiff
+from napari_dvp.core.slide import write_ome_tiff
 
 
 def test_info_prints_what_the_slide_holds(tmp_path, capsys):

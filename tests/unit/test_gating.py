@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dvp.core.errors import DvpInputError
-from napari_dvp.core.gating import (
+from napari_dvp.core.classes.gating import (
     GateRule,
     GatingScheme,
     apply_gating,
@@ -20,6 +19,7 @@ from napari_dvp.core.gating import (
     parse_rules,
     save_gating,
 )
+from napari_dvp.core.errors import DvpInputError
 
 from ._classes_data import make_tissue
 
@@ -136,8 +136,8 @@ def test_load_gating_of_a_folder_is_one_line(tmp_path):
     """A folder picked instead of a file: DvpInputError, not IsADirectoryError."""
     import pytest
 
+    from napari_dvp.core.classes.gating import load_gating
     from napari_dvp.core.errors import DvpInputError
-    from napari_dvp.core.gating import load_gating
 
     with pytest.raises(DvpInputError, match="cannot read gating file"):
         load_gating(tmp_path)

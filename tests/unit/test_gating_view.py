@@ -3,7 +3,12 @@
 import numpy as np
 import pandas as pd
 
-from napari_dvp.core.gating_view import class_counts, histogram_input, markers_of, usable_rules
+from napari_dvp.core.classes.gating_view import (
+    class_counts,
+    histogram_input,
+    markers_of,
+    usable_rules,
+)
 
 
 def test_gating_view_helpers():

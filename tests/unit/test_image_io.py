@@ -9,8 +9,8 @@ import tifffile
 import zarr
 
 from napari_dvp.core.errors import DvpInputError
-from napari_dvp.core.image_io import write_labels, write_ome_tiff
-from napari_dvp.core.image_io._pyramid import downsample, level_shapes, n_levels_for
+from napari_dvp.core.slide import write_labels, write_ome_tiff
+from napari_dvp.core.slide._pyramid import downsample, level_shapes, n_levels_for
 
 NAMES = ["DAPI", "panCK", "CD8"]
 
@@ -175,8 +175,8 @@ def test_failed_write_keeps_previous_file(tmp_path):
 
 # --------------------------------------------------------------------------- reading
 
-from napari_dvp.core.image_io import open_image, open_labels  # noqa: E402
-from napari_dvp.core.image_io.layers import channel_colormap, layer_data  # noqa: E402
+from napari_dvp.core.slide import open_image, open_labels  # noqa: E402
+from napari_dvp.core.slide.layers import channel_colormap, layer_data  # noqa: E402
 
 
 def _assert_lazy(image):

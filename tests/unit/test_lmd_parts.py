@@ -115,7 +115,7 @@ def test_plan_wells_and_preview_lut():
 
     from napari_dvp.core.lmd.collectors import plan_wells
     from napari_dvp.core.lmd.qc import well_lut
-    from napari_dvp.core.lut import apply_lut
+    from napari_dvp.core.overlay.lut import apply_lut
 
     plan = pd.DataFrame({"sample_id": ["a", "b", "c"], "well": ["", "D4", ""],
                          "cell_ids": [(1, 2), (3,), (5,)]})

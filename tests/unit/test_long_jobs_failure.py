@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from napari_dvp.core.errors import DvpError
-from napari_dvp.core.image_io import write_ome_tiff
 from napari_dvp.core.segmentation import run_to_end
 from napari_dvp.core.segmentation.builtin import BuiltinBackend, BuiltinParams
 from napari_dvp.core.segmentation.pipeline import segment_file
+from napari_dvp.core.slide import write_ome_tiff
 
 from .test_segmentation_builtin import builtin, grid_of_cells
 

@@ -4,7 +4,7 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from napari_dvp.core.lut import apply_lut, build_lut
+from napari_dvp.core.overlay.lut import apply_lut, build_lut
 
 
 def test_build_and_apply_lut_numpy():

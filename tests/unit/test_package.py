@@ -13,7 +13,8 @@ from napari_dvp import cli
 
 def test_import_does_not_import_qt_or_napari():
     code = (
-        "import sys, napari_dvp, napari_dvp.cli, napari_dvp.core.lut, napari_dvp.core.atomic;"
+        "import sys, napari_dvp, napari_dvp.cli, napari_dvp.core.overlay.lut,"
+        " napari_dvp.core.atomic;"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('PyQt5','PyQt6','PySide2','PySide6','qtpy','napari','magicgui','superqt')];"
         "print(bad); sys.exit(1 if bad else 0)"

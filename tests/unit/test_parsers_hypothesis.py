@@ -227,7 +227,7 @@ def test_well_names(token):
 def test_nan_thresholds_never_reach_gating(value, tmp_path):
     import json
 
-    from napari_dvp.core.gating import load_gating
+    from napari_dvp.core.classes.gating import load_gating
 
     path = tmp_path / "g.json"
     path.write_text(json.dumps({"rules": [{"name": "T", "rule": "CD8+"}],

@@ -19,8 +19,8 @@ from sklearn.ensemble import RandomForestClassifier
 
 from napari_dvp.cli import main
 from napari_dvp.core import project as P
-from napari_dvp.core.autosave import Autosaver, discard_recovery, find_recovery, recover
 from napari_dvp.core.errors import DvpInputError
+from napari_dvp.core.project.autosave import Autosaver, discard_recovery, find_recovery, recover
 from napari_dvp.core.regions import Region
 
 
@@ -352,7 +352,7 @@ def test_autosaver_writes_only_dirty_chunks_and_recovers(tmp_path, full_project)
 
 def test_autosaver_waits_interval_and_serves_unsaved_sessions(tmp_path, monkeypatch):
     monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
-    from napari_dvp.core.autosave import list_recoveries, recovery_dir_for
+    from napari_dvp.core.project.autosave import list_recoveries, recovery_dir_for
 
     folder = recovery_dir_for(None, "session1")
     assert folder == tmp_path / "home" / "recovery" / "session1"

@@ -8,12 +8,7 @@ import pandas as pd
 import pytest
 
 from napari_dvp.core.errors import DvpInputError
-from napari_dvp.core.protein_overlay import (
-    SampleOverlay,
-    gather,
-    manifest_cells,
-    symmetric_limits,
-)
+from napari_dvp.core.overlay.proteins import SampleOverlay, gather, manifest_cells, symmetric_limits
 from napari_dvp.core.proteomics.genesets import bundled_gene_sets, interferon_genes
 from napari_dvp.core.proteomics.matching import apply_matches, match_runs
 from napari_dvp.core.proteomics.processing import process

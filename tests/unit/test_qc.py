@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_dvp.core import qc
 from napari_dvp.core.errors import DvpInputError
+from napari_dvp.core.review.triage import qc
 
 
 def table() -> pd.DataFrame:

@@ -3,7 +3,7 @@
 * Every XML napari-dvp parses goes through :mod:`defusedxml`: entity bombs and
   external entities are refused at once (no expansion, no file read).
 * OME-XML inside a TIFF is parsed by tifffile (expat, with its amplification
-  limits) and by :func:`napari_dvp.core.image_io._meta.ome_info` (defusedxml):
+  limits) and by :func:`napari_dvp.core.slide._meta.ome_info` (defusedxml):
   a bomb there neither hangs nor crashes opening the image.
 * LMD exports stay inside the chosen folder whatever the sample, well or file
   names say, and names are escaped in the XML.
@@ -92,8 +92,8 @@ def test_external_entity_not_read(tmp_path):
 
 
 def test_ome_xml_bomb_in_a_tiff_neither_hangs_nor_expands(tmp_path):
-    from napari_dvp.core.image_io import open_image
-    from napari_dvp.core.image_io._meta import ome_info
+    from napari_dvp.core.slide import open_image
+    from napari_dvp.core.slide._meta import ome_info
 
     ome = ('<?xml version="1.0" encoding="UTF-8"?>\n' + BOMB_DTD.format(root="OME") +
            '<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image ID="Image:0">'

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from napari_dvp.cli import main
-from napari_dvp.core.image_io import open_labels, write_ome_tiff
 from napari_dvp.core.segmentation import pipeline
 from napari_dvp.core.segmentation.metrics import match_labels
+from napari_dvp.core.slide import open_labels, write_ome_tiff
 
 from .test_segmentation_builtin import grid_of_cells
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..core.atomic import atomic_path, write_text_atomic
-from ..core.image_io import write_ome_tiff
+from ..core.slide import write_ome_tiff
 from ..core.synthetic import make_sample, regions_geojson
 from ..core.synthetic._sample import TRUTH_COLUMNS
 

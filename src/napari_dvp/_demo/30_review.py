@@ -11,7 +11,7 @@ def run(state) -> None:
     """Measure ``state.labels`` on ``state.image``, flag QC, write cells.csv and 03_qc.png."""
     from ..core.atomic import atomic_path
     from ..core.measure import measure_cells
-    from ..core.qc import QcThresholds, flag_cells, qc_codes, suspicious
+    from ..core.review.qc import QcThresholds, flag_cells, qc_codes, suspicious
 
     labels = state.labels
     source = "segmentation"
@@ -52,7 +52,7 @@ def _top_reasons(sus) -> list[str]:
 
 def _show(state, table) -> None:
     from .._qt._common import set_cell_table
-    from .._qt.review_widget import ReviewWidget
+    from .._qt.review.widget import ReviewWidget
 
     viewer = state.viewer
     px = state.pixel_size_um

@@ -6,13 +6,15 @@ import numpy as np
 import pandas as pd
 
 from ..core.atomic import atomic_path, write_text_atomic
-from ..core.cell_table import CELL_ID, CLASS, COL, REGION, ROW
-from ..core.class_overlay import (
-    class_color,
-    class_region_matrix,
-    class_region_table,
+from ..core.cells.columns import CELL_ID, CLASS, COL, REGION, ROW
+from ..core.classes.gating import (
+    GateRule,
+    GatingScheme,
+    apply_gating,
+    default_thresholds,
+    save_gating,
 )
-from ..core.gating import GateRule, GatingScheme, apply_gating, default_thresholds, save_gating
+from ..core.classes.overlay import class_color, class_region_matrix, class_region_table
 from ..core.geojson import features_to_shapes, regions_to_features, write_geojson
 from ..core.regions import Region, assign_regions, color_for
 

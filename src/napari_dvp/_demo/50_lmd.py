@@ -81,7 +81,7 @@ def run(state) -> None:
 
 def _show(state, labels, cells, plan: pd.DataFrame, marks: np.ndarray) -> None:
     from .._qt._common import set_cell_table
-    from .._qt.lmd_widget import CAL_LAYER
+    from .._qt.lmd.widget import CAL_LAYER
 
     v = state.viewer
     scale = (state.pixel_size_um, state.pixel_size_um)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.atomic import atomic_path
-from ..core.protein_overlay import symmetric_limits
+from ..core.overlay.proteins import symmetric_limits
 from ..core.proteomics import plots
 from ..core.proteomics.genesets import interferon_genes
 from ..core.proteomics.readers import read_proteomics
@@ -126,7 +126,7 @@ def run(state) -> None:
     labels = _labels(state)
     if state.viewer is None or labels is None:
         return
-    from .._qt.proteomics_widget import ProteomicsWidget
+    from .._qt.proteomics.widget import ProteomicsWidget
 
     viewer = state.viewer
     if not any(getattr(lay, "_type_string", "") == "labels" for lay in viewer.layers):

@@ -12,7 +12,7 @@ from typing import TypeVar
 import pandas as pd
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from ..core.cell_table import CELL_ID
+from ..core.cells.columns import CELL_ID
 from ..core.errors import DvpError, one_line
 
 F = TypeVar("F", bound=Callable)

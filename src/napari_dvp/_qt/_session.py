@@ -11,7 +11,7 @@ slot            value                                                       writ
 =============== =========================================================== ==========
 ``classes``     ``{name: JSON}`` (e.g. ``"gating"``: ``scheme.to_dict()``)  gating,
                                                                             classifier
-``classifier``  a trained :class:`~napari_dvp.core.classifier.CellClassifier` classifier
+``classifier``  a trained :class:`~napari_dvp.core.classes.classifier.CellClassifier` classifier
 ``plans``       ``{name: DataFrame}`` sample plans                          LMD
 ``manifests``   ``{name: DataFrame}`` LMD manifests                         LMD,
                                                                             proteins

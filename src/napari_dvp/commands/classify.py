@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-# read_table / write_table: the shared cell-table I/O (export-lmd imports them from here too)
-from ..core.table_io import read_cell_table as read_table
-from ..core.table_io import write_table
-
 NAME = "classify"
 HELP = "classify cells in a cell table with gating rules or a saved random-forest classifier"
 
@@ -30,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _scheme(args):
+    from ..core.classes.gating import load_rules
     from ..core.errors import DvpInputError
-    from ..core.gating import load_rules
 
     scheme = load_rules(args.rules)
     for item in args.threshold:
@@ -49,9 +45,11 @@ def _scheme(args):
 
 def run(args: argparse.Namespace) -> int:
     """Classify and write the table; print the class counts."""
-    from ..core.class_overlay import class_region_matrix, class_region_table
-    from ..core.classifier import load_classifier
-    from ..core.gating import apply_gating, default_thresholds
+    from ..core.cells.table_io import read_cell_table as read_table
+    from ..core.cells.table_io import write_table
+    from ..core.classes.classifier import load_classifier
+    from ..core.classes.gating import apply_gating, default_thresholds
+    from ..core.classes.overlay import class_region_matrix, class_region_table
 
     table = read_table(args.cells)
     if args.rules:

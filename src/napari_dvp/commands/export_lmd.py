@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _read_labels(path: Path):
     try:
-        from ..core.image_io import open_labels
+        from ..core.slide import open_labels
     except ImportError:  # pragma: no cover - image_io not available
         import tifffile
 
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     # total cut area per sample comes from the labels themselves (µm²)
     cells = pd.DataFrame({"cell_id": ids.astype(np.int64), "area_um2": counts * float(px) ** 2})
     if args.cells:
-        from ..core.table_io import read_cell_table
+        from ..core.cells.table_io import read_cell_table
 
         extra = read_cell_table(Path(args.cells))
         if "cell_id" not in extra.columns:

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def summary(image) -> dict:
-    """Plain facts about an opened :class:`~napari_dvp.core.image_io.TissueImage`."""
+    """Plain facts about an opened :class:`~napari_dvp.core.slide.TissueImage`."""
     ny, nx = image.shape
     px = image.pixel_size_um
     return {
@@ -33,7 +33,7 @@ def summary(image) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.image_io import open_image
+    from ..core.slide import open_image
 
     with open_image(args.image) as image:
         facts = summary(image)

@@ -28,12 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.cells.table_io import write_table
     from ..core.errors import DvpInputError
-    from ..core.image_io import open_image, open_labels
     from ..core.measure import measure_cells_iter
     from ..core.progress import run_to_end
-    from ..core.qc import QcThresholds, flag_cells
-    from ..core.table_io import write_table
+    from ..core.review.qc import QcThresholds, flag_cells
+    from ..core.slide import open_image, open_labels
 
     out: Path = args.out
     suffix = out.suffix.lower()

@@ -26,10 +26,10 @@ def run(args: argparse.Namespace) -> int:
     """Assign, write, print counts per region."""
     import warnings
 
+    from ..core.cells.table_io import read_cell_table, write_table
     from ..core.errors import DvpInputError
     from ..core.geojson import GeoJsonWarning, features_to_regions, read_geojson
     from ..core.regions import assign_regions, region_counts
-    from ..core.table_io import read_cell_table, write_table
 
     table = read_cell_table(args.cells)
     with warnings.catch_warnings(record=True) as caught:

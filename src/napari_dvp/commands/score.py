@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.cells.table_io import write_table
 from ..core.errors import DvpInputError
 from ..core.proteomics.genesets import bundled_gene_sets, read_gmt
 from ..core.proteomics.matching import apply_matches, match_runs, read_manifest
 from ..core.proteomics.processing import ProcessingParams, process
 from ..core.proteomics.readers import read_proteomics
 from ..core.proteomics.scores import METHODS, gene_set_scores, protein_values
-from ..core.table_io import write_table
 
 NAME = "score"
 HELP = ("match MS runs to LMD samples and score every sample (interferon / JAK-STAT gene "

@@ -50,9 +50,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.errors import DvpInputError
-    from ..core.image_io import open_image
     from ..core.segmentation import make_backend, run_to_end
     from ..core.segmentation.pipeline import segment_file
+    from ..core.slide import open_image
 
     if args.workers is not None and args.workers < 1:
         raise DvpInputError(f"--workers must be at least 1 (got {args.workers})")

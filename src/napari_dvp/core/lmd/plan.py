@@ -33,14 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from ..cell_table import (
-    AREA_UM2,
-    CELL_ID,
-    CLASS,
-    COL,
-    REGION,
-    ROW,
-)
+from ..cells.columns import AREA_UM2, CELL_ID, CLASS, COL, REGION, ROW
 from ..errors import DvpInputError
 from .plan_common import ANY, EXCLUDE_REGION, PLAN_COLUMNS, combine_plans, eligible_mask, empty_plan
 from .plan_io import plan_from_table, read_selection

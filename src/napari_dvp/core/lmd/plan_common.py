@@ -5,13 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..cell_table import (
-    CLASS,
-    QC_ACCEPTED,
-    QC_REJECTED,
-    QC_STATUS,
-    REGION,
-)
+from ..cells.columns import CLASS, QC_ACCEPTED, QC_REJECTED, QC_STATUS, REGION
 from ..errors import DvpInputError
 from ..regions import is_exclude_name
 

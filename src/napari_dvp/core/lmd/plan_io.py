@@ -8,12 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..cell_table import (
-    AREA_UM2,
-    CELL_ID,
-    CLASS,
-    REGION,
-)
+from ..cells.columns import AREA_UM2, CELL_ID, CLASS, REGION
 from ..errors import DvpInputError, one_line
 from .plan_common import PLAN_COLUMNS, eligible_mask
 

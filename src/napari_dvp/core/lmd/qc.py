@@ -21,9 +21,9 @@ def well_colours(wells: list[str]) -> dict[str, tuple[float, float, float, float
 def well_lut(plan, wells: dict[str, str], max_id: int | None = None) -> np.ndarray:
     """RGBA ``uint8`` lookup table: every planned cell in its well's colour, others transparent.
 
-    Use with :func:`napari_dvp.core.lut.apply_lut` over the labels (lazy for dask labels).
+    Use with :func:`napari_dvp.core.overlay.lut.apply_lut` over the labels (lazy for dask labels).
     """
-    from ..lut import build_lut
+    from ..overlay.lut import build_lut
 
     colours = well_colours([wells[s] for s in plan["sample_id"]])
     ids = [np.asarray(c, dtype=np.int64) for c in plan["cell_ids"]]

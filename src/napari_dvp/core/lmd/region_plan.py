@@ -8,11 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..cell_table import (
-    CELL_ID,
-    COL,
-    ROW,
-)
+from ..cells.columns import CELL_ID, COL, ROW
 from ..errors import DvpInputError
 from .plan_common import PLAN_COLUMNS, eligible_mask, empty_plan
 

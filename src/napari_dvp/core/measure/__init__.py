@@ -1,7 +1,7 @@
 """Per-cell measurements over all cells at once (no Python loop per cell).
 
 :func:`measure_cells` turns a labels image (one integer per cell) and the
-matching multi-channel image into the cell table (see :mod:`..cell_table`):
+matching multi-channel image into the cell table (see :mod:`..cells.columns`):
 
 ========================  =====================================================
 ``cell_id``               the label value

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import cell_table as ct
+from ..cells import columns as ct
 from ..errors import DvpInputError
 from ..progress import run_to_end
 from ._block_stats import _Acc, _block_stats, _finish_cut_cells

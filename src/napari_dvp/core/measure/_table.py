@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import cell_table as ct
+from ..cells import columns as ct
 from ._block_stats import _Acc
 
 

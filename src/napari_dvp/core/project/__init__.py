@@ -37,11 +37,8 @@ formats), ``_slots`` (write and read every slot), ``_index`` (``project.json``,
 save and load) and ``_info`` (summary and full check).
 """
 
-from ._files import _json_bytes as _json_bytes
 from ._files import read_table, table_bytes
 from ._image_ref import ImageRef, check_image, image_fingerprint, image_ref, relink_image
-from ._index import _gc as _gc
-from ._index import _now as _now
 from ._index import load_project, read_index, referenced_files, save_project
 from ._info import check_project, project_info
 from ._labels_zarr import labels_digest, open_labels_zarr, write_labels_zarr

@@ -34,7 +34,7 @@ def project_info(folder: str | os.PathLike[str]) -> dict:
     info["files"] = index["files"]
     info["missing"] = sorted(n for n in referenced_files(index["files"])
                              if not (folder / n).exists())
-    from ..autosave import find_recovery
+    from .autosave import find_recovery
 
     rec = find_recovery(folder)
     info["recovery"] = None if rec is None else rec.saved

@@ -38,7 +38,7 @@ class Project:
         Class definitions / gating rules: anything JSON can hold.
     classifier
         A trained classifier as opaque bytes (e.g. the file written by
-        :func:`napari_dvp.core.classifier.save_classifier`).
+        :func:`napari_dvp.core.classes.classifier.save_classifier`).
     classifier_info
         What the classifier needs (``features``, ``classes`` …), JSON.
     plans, manifests, scores

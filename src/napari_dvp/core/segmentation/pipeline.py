@@ -1,6 +1,6 @@
 """Segment an image file into a labels file: what ``napari-dvp segment`` runs.
 
-Opens the image lazily (:func:`napari_dvp.core.image_io.open_image`), picks the
+Opens the image lazily (:func:`napari_dvp.core.slide.open_image`), picks the
 nuclear and cytoplasm channels, runs :func:`.tiling.segment_tiled` in this
 process or on dask.distributed, and writes the labels atomically with the
 image's pixel size: ``.zarr`` directly tile by tile; ``.tif``/``.ome.tif``
@@ -82,7 +82,7 @@ class FileReader(ArrayReader):
     """An :class:`ArrayReader` over an image file; re-opens the file where it is unpickled."""
 
     def __init__(self, path: str | os.PathLike[str], channels: Sequence[int], level: int = 0):
-        from ..image_io import open_image
+        from ..slide import open_image
 
         self.path = os.fspath(path)
         self.level = level
@@ -125,7 +125,7 @@ def segment_file(
     dict
         ``{"path", "n_cells", "shape", "pixel_size_um", "channels"}``.
     """
-    from ..image_io import open_image, write_labels
+    from ..slide import open_image, write_labels
 
     out = Path(out)
     name = out.name.lower()

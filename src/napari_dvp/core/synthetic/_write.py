@@ -10,8 +10,8 @@ from pathlib import Path
 
 from ..atomic import atomic_path, write_text_atomic
 from ..errors import DvpInputError
-from ..image_io import write_labels, write_ome_tiff
 from ..progress import run_to_end
+from ..slide import write_labels, write_ome_tiff
 from ._cells import CHANNELS
 from ._layout import PIXEL_SIZE_UM
 from ._sample import image_dask, iter_truth_table, labels_dask, make_spec, regions, regions_geojson

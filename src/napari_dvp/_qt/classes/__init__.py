@@ -1,0 +1,1 @@
+"""Gating and classifier docks: sort cells into classes."""

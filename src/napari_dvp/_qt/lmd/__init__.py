@@ -1,0 +1,1 @@
+"""LMD export dock: plan samples, calibrate, export Leica/PALM files."""

@@ -1,0 +1,1 @@
+"""Project dock: save, open, autosave and recover."""

@@ -1,0 +1,1 @@
+"""Proteins-on-tissue dock: read MS results, match runs, paint scores."""

@@ -1,0 +1,1 @@
+"""Regions dock: draw, import and assign tissue regions."""

@@ -1,0 +1,1 @@
+"""Review dock: QC flags, merge/split/delete, undo."""

@@ -1,0 +1,179 @@
+"""Helpers of the review widget: a DataFrame table model, the QC overlay, paint events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from qtpy.QtWidgets import QAbstractItemView, QDoubleSpinBox, QTableView
+
+from ...core.cells import columns as ct
+from ...core.measure import measure_cells_iter
+from ...core.overlay.lut import apply_lut
+from ...core.review import qc
+from ...core.review.qc import QC_COLOURS, QC_NAMES
+
+OVERLAY = "QC state"
+
+HEADERS = {"cell_id": "cell", "area_um2": "area (µm²)", "reasons": "why flagged",
+           "qc_status": "decision"}
+
+
+class DataFrameModel(QAbstractTableModel):
+    """Read-only table model over a DataFrame; numbers sort as numbers."""
+
+    def __init__(self, frame: pd.DataFrame | None = None, parent=None):
+        super().__init__(parent)
+        self._df = pd.DataFrame() if frame is None else frame.reset_index(drop=True)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self._df
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        self.beginResetModel()
+        self._df = frame.reset_index(drop=True)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._df)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._df.shape[1]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        value = self._df.iat[index.row(), index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if isinstance(value, float | np.floating):
+                return f"{value:.1f}"
+            return str(value)
+        if role == Qt.ItemDataRole.UserRole:  # sort key
+            return value.item() if isinstance(value, np.generic) else value
+        return None
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            name = str(self._df.columns[section])
+            return HEADERS.get(name, name)
+        return str(section + 1)
+
+
+def cell_list_view(parent) -> tuple[DataFrameModel, QSortFilterProxyModel, QTableView]:
+    """A sortable, read-only, one-row-selection table view over a :class:`DataFrameModel`.
+
+    It shows the rows in the frame's own order (most suspicious first) until a
+    column header is clicked.
+    """
+    model = DataFrameModel()
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(Qt.ItemDataRole.UserRole)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.verticalHeader().setVisible(False)
+    view.setWordWrap(False)
+    view.setMinimumHeight(180)
+    return model, proxy, view
+
+
+def spin_box(lo: float, hi: float, value: float, suffix: str, tip: str) -> QDoubleSpinBox:
+    """A decimal spin box with range, unit suffix and tooltip."""
+    s = QDoubleSpinBox()
+    s.setRange(lo, hi)
+    s.setDecimals(2)
+    s.setSingleStep(0.05 if hi <= 1 else 5)
+    s.setValue(value)
+    s.setSuffix(suffix)
+    s.setToolTip(tip)
+    return s
+
+
+def legend_html() -> str:
+    """Coloured squares naming the QC states (for a QLabel)."""
+    parts = []
+    for name, rgba in zip(QC_NAMES, QC_COLOURS, strict=True):
+        r, g, b = (int(255 * v) for v in rgba[:3])
+        parts.append(f'<span style="color:rgb({r},{g},{b})">&#9632;</span> {name}')
+    return " &nbsp; ".join(parts)
+
+
+def show_qc_overlay(viewer, layer, table, box=None, visible: bool = True) -> None:
+    """Show/refresh the RGBA layer colouring ``layer``'s cells by QC state.
+
+    With ``box`` and an existing single-scale overlay only that box is recoloured.
+    """
+    if not visible:
+        if OVERLAY in viewer.layers:
+            viewer.layers[OVERLAY].visible = False
+        return
+    data = layer.data
+    top = int(table[ct.CELL_ID].max()) if len(table) else 0
+    if layer.multiscale:
+        lut = qc.qc_colour_lut(table, top)
+        rgba = [apply_lut(d, lut) for d in data]
+    elif OVERLAY in viewer.layers and box is not None:
+        ov = viewer.layers[OVERLAY]
+        qc.refresh_rgba(ov.data, data, qc.qc_colour_lut(table, max(int(data.max()), top)), box)
+        ov.visible = True
+        ov.refresh()
+        return
+    else:
+        rgba = qc.qc_rgba(np.asarray(data), table)
+    if OVERLAY in viewer.layers:
+        viewer.layers[OVERLAY].data = rgba
+        viewer.layers[OVERLAY].visible = True
+    else:
+        viewer.add_image(rgba, name=OVERLAY, rgb=True, multiscale=layer.multiscale,
+                         scale=layer.scale[-2:], translate=layer.translate[-2:],
+                         units=layer.units[-2:],
+                         blending="translucent")
+        viewer.layers.selection.active = layer
+
+
+def camera_of(viewer):
+    """The viewer's camera (``viewer.scene.camera`` since napari 0.9)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
+
+
+def level0(layer):
+    return layer.data[0] if layer.multiscale else layer.data
+
+
+def measure_job(labels, image, names, px):
+    return (yield from measure_cells_iter(labels, image, names, px))
+
+
+def reraise(exc):
+    raise exc
+
+
+def paint_extent(atoms):
+    """Bounding box ``(r0, r1, c0, c1)`` and label ids of napari paint history atoms."""
+    boxes, ids = [], []
+    for atom in atoms:
+        if hasattr(atom, "slice_key"):  # masked atom: a box, old values, one new value
+            sl = atom.slice_key[-2:]
+            boxes.append((sl[0].start, sl[0].stop, sl[1].start, sl[1].stop))
+            ids += [int(atom.new_value), *np.unique(atom.old_values).tolist()]
+        else:
+            idx, old, new = atom
+            rr, cc = np.asarray(idx[-2]), np.asarray(idx[-1])
+            if rr.size == 0:
+                continue
+            boxes.append((int(rr.min()), int(rr.max()) + 1, int(cc.min()), int(cc.max()) + 1))
+            ids += np.unique(old).tolist() + np.unique(np.asarray(new)).tolist()
+    if not boxes:
+        return None, []
+    b = np.array(boxes)
+    return (int(b[:, 0].min()), int(b[:, 1].max()), int(b[:, 2].min()), int(b[:, 3].max())), ids

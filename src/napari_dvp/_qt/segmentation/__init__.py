@@ -1,0 +1,1 @@
+"""Segment dock: run cellpose or the built-in segmenter."""

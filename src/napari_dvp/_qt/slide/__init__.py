@@ -1,0 +1,1 @@
+"""Slide dock: open a slide, its channels and pixel size."""

@@ -1,0 +1,1 @@
+"""Cell classes: marker gating, the random-forest classifier, class colours on the labels."""

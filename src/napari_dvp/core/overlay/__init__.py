@@ -1,0 +1,1 @@
+"""Values per cell painted onto the labels: lookup tables, protein/score overlays."""
