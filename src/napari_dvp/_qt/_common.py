@@ -5,6 +5,7 @@ error notifications, layer look-ups.
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import TypeVar
@@ -51,15 +52,31 @@ def labels_layers(viewer) -> list:
     return [lay for lay in reversed(viewer.layers) if isinstance(lay, Labels)]
 
 
+def _positional_limit(func: Callable) -> int | None:
+    """How many positional arguments ``func`` takes (``None``: any number, ``*args``)."""
+    params = inspect.signature(func).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
 def notify_errors(func: F) -> F:
     """Decorate a widget callback: a :class:`DvpError` becomes a napari notification.
 
     Unexpected exceptions are also shown as a one-line notification (and
     logged by napari), never as a traceback dialog that loses the user's work.
+
+    Qt signals send arguments the slot may not want (``clicked`` sends
+    ``checked``); the wrapper passes on only as many positional arguments as
+    ``func`` accepts, so ``button.clicked.connect(self._on_save)`` works with
+    ``def _on_save(self)``.
     """
+    limit = _positional_limit(func)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if limit is not None:
+            args = args[:limit]
         try:
             return func(*args, **kwargs)
         except DvpError as exc:

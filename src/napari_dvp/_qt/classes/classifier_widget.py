@@ -11,8 +11,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QTableWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ...core.cells.columns import CELL_ID, CLASS, COL, ROW
@@ -27,23 +25,27 @@ from ...core.classes.overlay import (
 from ...core.errors import DvpInputError
 from .._common import notify_errors, set_cell_table, show_info
 from .._session import session_of
+from .._workspace import DvpDock
 from .colors import ClassList, ClassOverlay, Legend, cells_table, fill_table, hex_of
 
 EXAMPLES = "classifier examples"
 THREAD_ABOVE = 20_000  #: cells; bigger tables retrain in a worker thread
 
 
-class ClassifierWidget(QWidget):
+class ClassifierWidget(DvpDock):
     """Classes with keys 1-9, example cells, live random-forest predictions."""
 
+    STEP = "Classifier"
+    GUIDE = ("<b>6 Classifier</b> — needs measured cells; click examples, the forest "
+             "classifies the rest. Next: <i>LMD</i>.")
+
     def __init__(self, napari_viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.examples: dict[int, str] = {}
         self.classifier: CellClassifier | None = None
         self.overlay = ClassOverlay(napari_viewer)
         self._worker = None
-        lay = QVBoxLayout(self)
+        lay = self.body
         help_ = QLabel("Point at a cell and press its class number (1-9) to mark it as an "
                        "example; 0 removes the mark. The classifier retrains after each mark.")
         help_.setWordWrap(True)

@@ -14,8 +14,6 @@ from qtpy.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ...core.cells.columns import CELL_ID, CLASS
@@ -31,6 +29,7 @@ from ...core.classes.overlay import legend_entries
 from ...core.errors import DvpInputError
 from .._common import notify_errors, set_cell_table, show_info
 from .._session import session_of
+from .._workspace import DvpDock
 from .colors import ClassOverlay, Legend, cells_table
 from .gating_histogram import GatingHistogramMixin
 from .gating_rules import RulesTable
@@ -39,17 +38,20 @@ DEFAULT_RULES = (("keratinocyte", "panCK+"), ("CD8 T cell", "CD8+ and panCK-"),
                  ("macrophage", "CD163+ and CD8- and panCK-"))
 
 
-class GatingWidget(GatingHistogramMixin, QWidget):
+class GatingWidget(GatingHistogramMixin, DvpDock):
     """Per-marker histogram + threshold, rules table, live class overlay."""
 
+    STEP = "Gating"
+    GUIDE = ("<b>5 Gating</b> — needs measured cells; sort them into classes by marker "
+             "thresholds. Next: <i>Classifier</i> or <i>LMD</i>.")
+
     def __init__(self, napari_viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.table = None
         self.labels_layer = None
         self.thresholds: dict[str, float] = {}
         self.overlay = ClassOverlay(napari_viewer)
-        lay = QVBoxLayout(self)
+        lay = self.body
         row = QHBoxLayout()
         self.reload_btn = QPushButton("Load cells")
         self.reload_btn.setToolTip("Read the measured cells of the newest segmentation")

@@ -11,8 +11,6 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ...core.errors import DvpInputError
@@ -24,6 +22,7 @@ from ...core.lmd.shapes import cell_outlines
 from ...core.overlay.lut import apply_lut
 from .._common import cell_table_of, labels_layers, notify_errors
 from .._session import session_of
+from .._workspace import DvpDock
 from .calibration import CAL_LAYER as CAL_LAYER  # re-exported
 from .calibration import LmdCalibrationMixin
 from .export import LmdExportMixin
@@ -34,16 +33,19 @@ from .regions import LmdRegionsMixin, cells_only, outlines_rc
 PREVIEW_LAYER = "LMD preview (by well)"
 
 
-class LmdWidget(LmdCalibrationMixin, LmdExportMixin, LmdRegionsMixin, QWidget):
+class LmdWidget(LmdCalibrationMixin, LmdExportMixin, LmdRegionsMixin, DvpDock):
     """Choose cells (or regions) to collect, check the plan on the tissue, calibrate, export."""
 
+    STEP = "LMD"
+    GUIDE = ("<b>7 LMD</b> — needs cells with classes or regions; plan wells, calibrate, "
+             "export the cut file. Next: <i>Proteins</i> (after MS).")
+
     def __init__(self, napari_viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.worker = None
         self.result = None
         self._watched = None  # the labels layer whose cell-table changes refresh the groups
-        lay = QVBoxLayout(self)
+        lay = self.body
         form = QFormLayout()
         self.labels_box = combo([], "The segmentation whose cells are cut")
         self.groups = GroupList()

@@ -21,8 +21,6 @@ from qtpy.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ...core.errors import DvpCancelled
@@ -36,6 +34,7 @@ from ...core.project.autosave import (
     recovery_dir_for,
 )
 from .._common import notify_errors, show_info, show_warning
+from .._workspace import DvpDock
 from .autosave import ViewerAutosave
 from .layers import project_from_viewer, restore_into_viewer
 
@@ -49,20 +48,23 @@ def _ago(t: float | None) -> str:
     return f"{s} s ago" if s < 120 else f"{s // 60} min ago"
 
 
-class ProjectWidget(QWidget):
+class ProjectWidget(DvpDock):
     """Save, reopen and autosave everything done on a biopsy as one project folder."""
+
+    STEP = "Project"
+    GUIDE = ("<b>9 Project</b> — saves everything in one folder that reopens exactly; autosave"
+             " and recovery.")
 
     interval = 5.0
 
     def __init__(self, napari_viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.folder: Path | None = None
         self.saved_unix: float | None = None
         self.busy = False
         self._refs: dict[str, object] = {}
         self._cancel = False
-        lay = QVBoxLayout(self)
+        lay = self.body
         self.where = QLabel("Project: not saved yet")
         self.where.setWordWrap(True)
         lay.addWidget(self.where)

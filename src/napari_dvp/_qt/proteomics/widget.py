@@ -12,8 +12,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ...core.errors import DvpInputError
@@ -23,6 +21,7 @@ from ...core.proteomics.matching import read_manifest
 from ...core.proteomics.study import OTHERS, ProteinStudy, load_study
 from .._common import labels_layers, notify_errors, show_info
 from .._session import session_of
+from .._workspace import DvpDock
 from .controls import CompareBar, MatchTable, PaintBox, ProcessingBox, button
 from .layers import CMAP, painted_values, show_overlay
 from .plots import ColorBar, PlotTabs
@@ -30,19 +29,22 @@ from .plots import ColorBar, PlotTabs
 SCORES, MATCHES = "pathway scores", "protein run matches"
 
 
-class ProteomicsWidget(QWidget):
+class ProteomicsWidget(DvpDock):
     """Match MS runs to LMD samples, score them and paint the values on the tissue."""
 
+    STEP = "Proteins"
+    GUIDE = ("<b>8 Proteins</b> — needs the MS results and the LMD manifest; paints proteins "
+             "and pathway scores on the cells. Next: <i>Project</i>.")
+
     def __init__(self, napari_viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.manifest: pd.DataFrame | None = None
         self.study: ProteinStudy | None = None
         self.manifest_name = "manifest"
         self._table_path = None
         self._overlays: dict = {}
         self._worker = None
-        lay = QVBoxLayout(self)
+        lay = self.body
         row = QHBoxLayout()
         row.addWidget(button("Open protein results…", "DIA-NN, AlphaDIA, Spectronaut, "
                              "MaxQuant, FragPipe or a table of proteins × runs",

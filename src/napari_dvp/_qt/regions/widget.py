@@ -13,8 +13,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QTableWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from ...core.cells.columns import REGION
@@ -30,6 +28,7 @@ from ...core.geojson import (
 )
 from ...core.regions import DEFAULT_REGION_CLASSES, assign_regions, color_for, region_counts
 from .._common import notify_errors, set_cell_table, show_info, show_warning
+from .._workspace import DvpDock
 from ..classes.colors import ClassList, cells_table, fill_table, hex_of
 
 LAYER = "regions"
@@ -37,13 +36,16 @@ _DEFAULTS = {"region": "", "name": "", "object_type": "annotation", "group": -1,
              "hole": False, "color": "", "id": ""}
 
 
-class RegionsWidget(QWidget):
+class RegionsWidget(DvpDock):
     """Region classes, drawing, assignment of cells, counts, GeoJSON import/export."""
 
+    STEP = "Regions"
+    GUIDE = ("<b>4 Regions</b> — needs a slide; draw or import epidermis, dermis, blister… and"
+             " assign cells. Next: <i>Gating</i>.")
+
     def __init__(self, napari_viewer):
-        super().__init__()
-        self.viewer = napari_viewer
-        lay = QVBoxLayout(self)
+        super().__init__(napari_viewer)
+        lay = self.body
         lay.addWidget(QLabel("Region classes (double-click a colour to change it):"))
         self.classes = ClassList([(r.name, r.color) for r in DEFAULT_REGION_CLASSES])
         self.classes.setToolTip("Kinds of tissue region. Cells in an 'exclude' region are "

@@ -9,7 +9,7 @@ import numpy as np
 from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QCheckBox, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtWidgets import QCheckBox, QLabel, QProgressBar, QPushButton
 
 from ...core.cells import columns as ct
 from ...core.errors import DvpInputError
@@ -25,6 +25,7 @@ from .._common import (
     show_info,
     show_warning,
 )
+from .._workspace import DvpDock
 from .edits import SPLIT as SPLIT  # re-exported: the split-line layer name
 from .edits import ReviewEditsMixin
 from .form import QcForm, action_buttons
@@ -47,16 +48,19 @@ HELP = ("<b>Keys</b>: Shift+A accept · Shift+R reject · Shift+N next flagged c
         "Paint/erase with the labels tools: the table follows.")
 
 
-class ReviewWidget(ReviewEditsMixin, QWidget):
+class ReviewWidget(ReviewEditsMixin, DvpDock):
     """Flag suspicious cells, jump to each, accept/reject, delete/merge/split with undo."""
 
+    STEP = "Review"
+    GUIDE = ("<b>3 Review</b> — needs cells; flag, fix and accept cells. Next: <i>Regions</i> "
+             "or <i>Gating</i>.")
+
     def __init__(self, napari_viewer: napari.viewer.Viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self.history: EditHistory | None = None
         self._pending_merge: int | None = None
         self._worker = None
-        lay = QVBoxLayout(self)
+        lay = self.body
         self.form = QcForm()
         self.cells_combo, self.nuclear_combo = self.form.cells_combo, self.form.nuclear_combo
         self.min_area, self.max_area = self.form.min_area, self.form.max_area

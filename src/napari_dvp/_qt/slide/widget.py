@@ -16,14 +16,13 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
 )
 from superqt import QLabeledDoubleRangeSlider
 
 from ...core.slide import open_image
 from ...core.slide.layers import layer_data
 from .._common import notify_errors, show_info
+from .._workspace import DvpDock
 
 COLORMAPS = ["blue", "green", "magenta", "yellow", "cyan", "red", "gray", "bop orange",
              "bop purple", "bop blue"]
@@ -57,14 +56,17 @@ def describe(layers) -> str:
     return "<br>".join(rows)
 
 
-class SlideWidget(QWidget):
+class SlideWidget(DvpDock):
     """Open a slide; show its size, pyramid, channels, pixel size; rename/colour channels."""
 
+    STEP = "Slide"
+    GUIDE = ("<b>1 Slide</b> — open the stained section, name its channels, check the pixel "
+             "size. Next: <i>Segment</i>.")
+
     def __init__(self, napari_viewer):
-        super().__init__()
-        self.viewer = napari_viewer
+        super().__init__(napari_viewer)
         self._updating = False
-        lay = QVBoxLayout(self)
+        lay = self.body
         self.open_btn = QPushButton("Open slide…")
         self.open_btn.setToolTip("OME-TIFF, TIFF, PNG or JPEG; big pyramidal slides open "
                                  "instantly. You can also drag a file onto napari.")
