@@ -14,6 +14,13 @@ import pandas as pd
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..core.cells.columns import CELL_ID
+from ..core.cells.table import (
+    PROVENANCE,
+    ClassOverwrite,
+    merge_columns,
+    provenance,
+    with_provenance,
+)
 from ..core.errors import DvpError, one_line
 
 F = TypeVar("F", bound=Callable)
@@ -26,23 +33,58 @@ __all__ = [
     "show_error",
     "show_info",
     "show_warning",
+    "update_cells",
 ]
 
 
 def cell_table_of(layer) -> pd.DataFrame:
-    """Return the cell table linked to a labels layer (may be empty)."""
+    """Return the cell table linked to a labels layer (may be empty), with its provenance."""
     feats = layer.features
     if "index" in feats.columns:
         feats = feats.drop(columns="index")
-    return feats.reset_index(drop=True)
+    table = feats.reset_index(drop=True)
+    table.attrs[PROVENANCE] = dict((layer.metadata or {}).get(PROVENANCE, {}))
+    return table
 
 
-def set_cell_table(layer, table: pd.DataFrame) -> None:
-    """Link ``table`` to ``layer`` as ``layer.features`` (hover shows the row of the cell)."""
+def set_cell_table(layer, table: pd.DataFrame, step: str | None = None) -> None:
+    """Link a whole new ``table`` to ``layer`` (segmentation, measurement, project open).
+
+    Steps that add or change columns use :func:`update_cells` instead. ``step``
+    is recorded as the writer of columns with no recorded writer yet.
+    """
+    if step is not None:
+        table = with_provenance(table.copy(), step)
     feats = table.reset_index(drop=True).copy()
     if CELL_ID in feats.columns:
         feats["index"] = feats[CELL_ID].to_numpy()
+    layer.metadata[PROVENANCE] = provenance(table)
     layer.features = feats
+
+
+def update_cells(layer, new, step: str, parent=None,
+                 replace_classes: bool | None = None) -> pd.DataFrame | None:
+    """Merge a step's columns into the layer's cell table (never replace it).
+
+    When the step would overwrite classes another step made, the user is asked
+    (``parent`` given) or :class:`~napari_dvp.core.cells.table.ClassOverwrite`
+    is raised. Returns the new table, or ``None`` when the user kept the old classes.
+    """
+    table = cell_table_of(layer)
+    try:
+        merged = merge_columns(table, new, step, replace_classes=replace_classes)
+    except ClassOverwrite as exc:
+        if parent is None:
+            raise
+        from qtpy.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(parent, "Replace classes?", str(exc).split(" (in the")[0])
+        if answer != QMessageBox.StandardButton.Yes:
+            show_info(f"classes from {exc.previous} kept")
+            return None
+        merged = merge_columns(table, new, step, replace_classes=True)
+    set_cell_table(layer, merged)
+    return merged
 
 
 def labels_layers(viewer) -> list:
