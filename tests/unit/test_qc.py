@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from napari_dvp.core.errors import DvpInputError
-from napari_dvp.core.review.triage import qc
+from napari_dvp.core.review import qc
 
 
 def table() -> pd.DataFrame:
