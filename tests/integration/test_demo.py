@@ -37,6 +37,11 @@ def test_headless_demo_writes_screenshots_and_outputs(tmp_path):
     assert list((out / "proteomics").glob("*.pg_matrix.tsv"))
     summary = (out / "SUMMARY.md").read_text()
     assert "## Files" in summary and "lmd/manifest.csv" in summary
+    # the plan renders as a Markdown table, not as one long line
+    assert "| sample_id | well |" in summary and "\n|---|---|" in summary
+    # a clean run prints no warnings (FutureWarning, RuntimeWarning, UserWarning ...)
+    noisy = [line for line in (res.stdout + res.stderr).splitlines() if "Warning" in line]
+    assert not noisy, noisy[:5]
     import pandas as pd
 
     manifest = pd.read_csv(out / "lmd" / "manifest.csv")

@@ -72,7 +72,7 @@ def run(state) -> None:
     for w in res.warnings:
         state.say(f"export: {w}")
     summary = res.manifest.drop(columns="cell_ids")
-    state.say("\n" + summary.to_string(index=False))
+    state.table(summary, "LMD samples (manifest):")
 
     if state.viewer is not None:
         _show(state, labels, cells, plan, marks)

@@ -126,10 +126,12 @@ def run(state) -> None:
     labels = _labels(state)
     if state.viewer is None or labels is None:
         return
+    from napari.layers import Labels
+
     from .._qt.proteomics.widget import ProteomicsWidget
 
     viewer = state.viewer
-    if not any(getattr(lay, "_type_string", "") == "labels" for lay in viewer.layers):
+    if not any(isinstance(lay, Labels) for lay in viewer.layers):
         px = state.pixel_size_um
         viewer.add_labels(labels, name="cells", opacity=0.25, scale=(px, px),
                           units=("um", "um"))

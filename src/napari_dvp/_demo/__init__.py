@@ -39,6 +39,11 @@ class DemoState:
         print(f"[demo] {message}", flush=True)
         self.log.append(message)
 
+    def table(self, frame: Any, title: str = "") -> None:
+        """Print a table and keep it for the summary as a Markdown table."""
+        print(f"[demo] {title}\n{frame.to_string(index=False)}", flush=True)
+        self.log.append(("table", title, markdown_table(frame)))
+
     def dock(self, display_name: str):
         """The napari-dvp widget ``display_name`` (docked once, reused), brought to front."""
         dock, widget = self.viewer.window.add_plugin_dock_widget("napari-dvp", display_name,
@@ -71,6 +76,21 @@ class DemoState:
         self.viewer.screenshot(str(path), canvas_only=False)
         self.say(f"wrote {path.name}")
         return path
+
+
+def markdown_table(frame: Any) -> str:
+    """A pandas DataFrame as a GitHub-flavoured Markdown table (no index)."""
+    def cell(v: Any) -> str:
+        text = f"{v:,.2f}" if isinstance(v, float) else str(v)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    cols = [str(c) for c in frame.columns]
+    numeric = [frame[c].dtype.kind in "iuf" for c in frame.columns]
+    rows = ["| " + " | ".join(cols) + " |",
+            "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    rows += ["| " + " | ".join(cell(v) for v in rec) + " |"
+             for rec in frame.itertuples(index=False)]
+    return "\n".join(rows)
 
 
 def steps() -> list[tuple[str, str, Callable[[DemoState], None]]]:

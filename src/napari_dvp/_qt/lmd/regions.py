@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 import shapely
+from napari.layers import Shapes
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -41,7 +42,7 @@ def layer_regions(viewer, ref) -> dict[str, object]:
     if REGIONS_LAYER not in viewer.layers:
         return {}
     layer = viewer.layers[REGIONS_LAYER]
-    if layer._type_string != "shapes" or not len(layer.data):
+    if not isinstance(layer, Shapes) or not len(layer.data):
         return {}
     verts = [world_to_data(data_to_world(np.asarray(v)[:, -2:], layer.scale, layer.translate),
                            ref.scale, ref.translate) for v in layer.data]
