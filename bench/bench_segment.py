@@ -1,6 +1,7 @@
 """Benchmarks of cell segmentation; prints its figures (and writes them with --out).
 
-1. Built-in backend F1@IoU0.5 on the synthetic sample (1024², all channels).
+1. Built-in backend F1@IoU0.5 on the synthetic sample (1024², all channels), with the
+   recall per true class (fibroblasts: elongated, marker-less).
 2. Tiled vs untiled agreement: fraction of untiled cells matched at IoU >= 0.9
    by the tiled run (256² tiles), duplicates and seam fragments.
 3. cellpose CPU seconds per 256² tile with a randomly initialised CPSAM
@@ -8,8 +9,13 @@
 4. Peak memory (max RSS, ``/usr/bin/time -v``) and wall time of
    ``napari-dvp segment`` on a big sample (default /tmp/s20k.ome.tif, 1024² tiles,
    builtin backend), if that file exists (``napari-dvp sample --out ... --size 20000``).
+5. Throughput of the built-in backend on that big sample: seconds per megapixel with
+   a local dask cluster of 1 and of 2 single-threaded workers, and the speed-up
+   (``--throughput``; ``--region-px N`` limits it to the central N x N pixels). The
+   machine's load (``os.getloadavg``) is printed with the figures.
 
-Usage: ``python bench/bench_segment.py [--big /tmp/s20k.ome.tif] [--skip-cellpose]``
+Usage: ``python bench/bench_segment.py [--big /tmp/s20k.ome.tif] [--skip-cellpose]
+[--throughput [--region-px 8192]]``
 """
 
 from __future__ import annotations
@@ -41,6 +47,11 @@ def accuracy(lines: list[str]) -> None:
     lines.append(f"builtin F1@0.5 (synthetic 1024², all channels): {m.f1:.3f} "
                  f"(precision {m.precision:.3f}, recall {m.recall:.3f}, {m.tp}/{m.tp + m.fn} "
                  f"true cells found, {t_full:.1f} s)")
+    found = np.isin(sample.cells["cell_id"].to_numpy(), m.pairs[:, 1])
+    per_class = (sample.cells.assign(found=found).groupby("true_class")["found"]
+                 .agg(["mean", "size"]))
+    lines.append("  recall per class: " + ", ".join(
+        f"{c} {r['mean']:.2f} (n={int(r['size'])})" for c, r in per_class.iterrows()))
     m2 = match_labels(run_to_end(segment_tiled(sample.image, backend, [0, 1])), sample.labels)
     lines.append(f"builtin F1@0.5 (DAPI + panCK only): {m2.f1:.3f}")
     t0 = time.perf_counter()
@@ -107,12 +118,53 @@ def big_run(lines: list[str], image: Path) -> None:
             lines.append(proc.stderr[-2000:])
 
 
+def throughput(lines: list[str], image: Path, region_px: int | None) -> None:
+    """Seconds per megapixel with 1 and 2 dask workers on the big sample (built-in)."""
+    import os
+
+    from napari_dvp.core.segmentation.distributed import DistributedRunner, open_client
+    from napari_dvp.core.segmentation.pipeline import FileReader
+
+    if not image.exists():
+        lines.append(f"throughput skipped: {image} not found")
+        return
+    reader = FileReader(image, [0, *range(1, 5)])
+    height, width = reader.shape
+    region = None
+    if region_px:
+        r0, c0 = max((height - region_px) // 2, 0), max((width - region_px) // 2, 0)
+        region = (r0, min(r0 + region_px, height), c0, min(c0 + region_px, width))
+    box = region or (0, height, 0, width)
+    mpx = (box[1] - box[0]) * (box[3] - box[2]) / 1e6
+    backend = make_backend("builtin", pixel_size_um=0.5)
+    seconds = {}
+    for workers in (1, 2):
+        with open_client(None, workers) as client:
+            t0 = time.perf_counter()
+            with tempfile.TemporaryDirectory(dir=image.parent) as tmp:
+                labels = run_to_end(segment_tiled(reader, backend, region=region, tile_size=1024,
+                                                  runner=DistributedRunner(client),
+                                                  out=Path(tmp) / "labels.zarr"))
+                n_cells = int(labels.attrs["n_cells"])
+            seconds[workers] = time.perf_counter() - t0
+        lines.append(f"builtin throughput, {workers} dask worker(s), {mpx:.0f} Mpx of "
+                     f"{image.name} ({height}x{width}): {seconds[workers]:.0f} s = "
+                     f"{seconds[workers] / mpx:.3f} s/Mpx, {n_cells} cells; load average "
+                     f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+        print(lines[-1], flush=True)
+    lines.append(f"speed-up 1 -> 2 workers: {seconds[1] / seconds[2]:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", type=Path, default=Path("/tmp/s20k.ome.tif"))
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--skip-cellpose", action="store_true")
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--throughput", action="store_true",
+                        help="seconds per Mpx with 1 and 2 dask workers on --big")
+    parser.add_argument("--region-px", type=int, default=None,
+                        help="throughput on the central N x N pixels only")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     lines: list[str] = []
@@ -124,6 +176,9 @@ def main() -> None:
         print(lines[-1], flush=True)
     if not args.skip_big:
         big_run(lines, args.big)
+        print(lines[-1], flush=True)
+    if args.throughput:
+        throughput(lines, args.big, args.region_px)
         print(lines[-1], flush=True)
     if args.out:
         args.out.write_text("\n".join(lines) + "\n")

@@ -120,3 +120,53 @@ def test_cellpose_eval_contract_and_tiling(random_cpsam_file):
     # the model is cached per process: a second backend object reuses it
     assert backend.load() is make_backend("cellpose", model=str(random_cpsam_file),
                                           gpu=False).load()
+
+
+def test_cellpose_input_layouts():
+    tile = np.stack([np.full((8, 8), v, np.float32) for v in (0.1, 0.5, 0.9)])
+    rgb = cb.cellpose_input(tile, rgb=True)  # red, green, blue as they are
+    assert rgb.shape == (3, 8, 8) and np.array_equal(rgb, tile)
+    two = cb.cellpose_input(tile[:2])  # nuclear, cytoplasm, zeros (cellpose pads so)
+    assert np.array_equal(two[:2], tile[:2]) and not two[2].any()
+    many = cb.cellpose_input(tile)  # nuclear + the brightest of several cytoplasm channels
+    assert np.array_equal(many[1], tile[2]) and not many[2].any()
+    with pytest.raises(DvpInputError, match="needs 3 channels"):
+        cb.cellpose_input(tile[:2], rgb=True)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")  # torch, from cellpose
+def test_cellpose_rgb_and_two_channel_inputs_reach_the_network(random_cpsam_file, monkeypatch):
+    """RGB brightfield and nuclear+cytoplasm tiles go through cellpose's real eval code."""
+    from cellpose import models
+
+    from napari_dvp.core.segmentation.pipeline import prepare_backend, segmentation_input
+
+    from .test_segmentation_realistic import he_image
+
+    seen = []
+    real_eval = models.CellposeModel.eval
+
+    def recording_eval(self, x, **kwargs):  # the real eval, remembering its input
+        seen.append((np.array(x), kwargs.get("channel_axis")))
+        return real_eval(self, x, **kwargs)
+
+    monkeypatch.setattr(models.CellposeModel, "eval", recording_eval)
+    rgb, _ = he_image(size=128)
+    array, channels, is_rgb = segmentation_input(rgb, True, nuclear="RGB", backend="cellpose")
+    backend = prepare_backend(make_backend("cellpose", model=str(random_cpsam_file), gpu=False,
+                                           diameter_um=8), is_rgb)
+    assert backend.params.rgb
+    labels = run_to_end(segment_tiled(array, backend, channels, tile_size=128))
+    assert labels.shape == (128, 128) and labels.dtype == np.uint32
+    x, axis = seen[-1]
+    assert axis == 0 and x.shape == (3, 128, 128)
+    # red, green, blue in that order, each scaled to its 1st-99th percentile
+    lo, hi = np.percentile(rgb.reshape(-1, 3), [1, 99], axis=0)
+    expected = (np.moveaxis(rgb, -1, 0) - lo[:, None, None]) / (hi - lo)[:, None, None]
+    assert np.allclose(x, expected, atol=1e-4)
+    image, _ = grid_of_cells(128, seed=2)
+    two = make_backend("cellpose", model=str(random_cpsam_file), gpu=False, diameter_um=12)
+    run_to_end(segment_tiled(image, two, [0, 1], tile_size=128))
+    x, axis = seen[-1]
+    assert x.shape == (3, 128, 128) and not x[2].any() and x[0].max() > 0 and x[1].max() > 0

@@ -22,15 +22,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="cpsam",
                         help="cellpose model name (cpsam, cpsam_v2 …) or a local model file")
     parser.add_argument("--nuclear-channel", default=None,
-                        help="name or number of the nuclear channel (default: DAPI/Hoechst…)")
+                        help="name or number of the nuclear channel (default: DAPI/Hoechst…); "
+                             "for a brightfield RGB image: hematoxylin (builtin's default), RGB "
+                             "(the colour image as it is; cellpose's default) or eosin")
     parser.add_argument("--cyto-channel", default=None,
                         help="cytoplasm/membrane channel(s): a name, 'CD45,panCK', 'all' (every "
                              "non-nuclear channel) or 'none' (default: panCK/keratin… if present)")
     parser.add_argument("--diameter-um", type=float, default=None,
                         help="typical diameter in µm: of cells for cellpose (default: cellpose's "
-                             "own), of nuclei for builtin (default 6.5)")
-    parser.add_argument("--expansion-um", type=float, default=4.0,
-                        help="builtin: how far a cell reaches beyond its nucleus (default 4 µm)")
+                             "own), of nuclei for builtin (default: estimated from the image)")
+    parser.add_argument("--diameter-px", type=float, default=None,
+                        help="builtin: typical nucleus diameter in pixels, for images whose "
+                             "pixel size is unknown (default: estimated from the image)")
+    parser.add_argument("--expansion-um", type=float, default=None,
+                        help="builtin: how far a cell reaches beyond its nucleus (default: 0 = "
+                             "nuclei only when no cytoplasm channel is used, else 4 µm)")
     parser.add_argument("--flow-threshold", type=float, default=0.4, help="cellpose (default 0.4)")
     parser.add_argument("--cellprob-threshold", type=float, default=0.0,
                         help="cellpose (default 0.0)")
@@ -64,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
               "0.5 µm (pass --pixel-size-um)", file=sys.stderr)
     if args.backend == "builtin":
         backend = make_backend("builtin", pixel_size_um=pixel,
-                               nucleus_diameter_um=args.diameter_um or 6.5,
+                               nucleus_diameter_um=args.diameter_um,
+                               nucleus_diameter_px=args.diameter_px,
                                max_expansion_um=args.expansion_um)
     else:
         backend = make_backend("cellpose", model=args.model, pixel_size_um=pixel,
@@ -84,6 +91,13 @@ def run(args: argparse.Namespace) -> int:
                          pixel_size_um=pixel),
             _Progress(),
         )
+    if info.get("scale"):
+        print(f"napari-dvp segment: {info['scale']}", file=sys.stderr)
+    if args.backend == "builtin":
+        grow = info["backend"].expansion_px(len(info["channels"]))
+        if grow == 0:
+            print("napari-dvp segment: nuclei only (no cytoplasm channel): cells are not grown "
+                  "beyond their nucleus; pass --expansion-um 4 to grow them", file=sys.stderr)
     print(f"napari-dvp segment: {info['n_cells']} cells in {time.perf_counter() - t0:.1f} s "
           f"(channels {', '.join(info['channels'])}) -> {info['path']}", file=sys.stderr)
     return 0

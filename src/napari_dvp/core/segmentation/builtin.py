@@ -1,13 +1,14 @@
 """Built-in offline backend: classical nuclei + cell segmentation with scikit-image.
 
-Needs no download and no GPU. Nuclei: Gaussian smoothing, a threshold (Otsu on
-the whole image's overview, so every tile uses the same one), hole filling,
-a distance transform whose maxima seed a watershed that splits touching
-nuclei. Cells: each nucleus grows by at most ``max_expansion_um``; with a
-cytoplasm/membrane channel (or several: any above its threshold counts) the
-grown rim is kept only where that signal is present (cells without it keep a
-thin rim), otherwise plain :func:`skimage.segmentation.expand_labels`.
-Sizes are given in micrometres and converted with the pixel size.
+Needs no download and no GPU. Nuclei come from :func:`.nuclei.segment_nuclei`
+(top-hat foreground, h-maxima seeds on distance + intensity, watershed). Their
+size is the user's (``nucleus_diameter_um``) or, by default, estimated from the
+image when the backend is calibrated (:func:`.scale.estimate_nucleus_diameter_px`),
+so images of any magnification work without a pixel size. Cells: each nucleus
+grows by at most ``max_expansion_um``; with a cytoplasm/membrane channel (or
+several: any above its threshold counts) the grown rim is kept only where that
+signal is present (cells without it keep a thin rim). A nuclei-only input gives
+nuclei unless an expansion is asked for.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.feature import peak_local_max
 from skimage.filters import gaussian, threshold_otsu
-from skimage.segmentation import expand_labels, watershed
+from skimage.segmentation import expand_labels
 
 from ..errors import DvpInputError
 from .backends import check_labels, params_from
+from .nuclei import NucleiSettings, foreground_threshold, nuclear_range, segment_nuclei
+from .scale import DEFAULT_DIAMETER_PX, NucleusSizeEstimate, estimate_nucleus_diameter_px
+
+#: expansion used when a cytoplasm/membrane channel is given and no expansion is set
+DEFAULT_EXPANSION_UM = 4.0
 
 
 @dataclass(frozen=True)
@@ -32,39 +37,53 @@ class BuiltinParams:
     Attributes
     ----------
     pixel_size_um
-        Size of one pixel in micrometres.
+        Size of one pixel in micrometres (turns the µm sizes into pixels).
     nucleus_diameter_um
-        Typical nucleus diameter (skin: keratinocyte nuclei ~6-8 µm).
+        Typical nucleus diameter; ``None`` (default) = estimated from the image
+        when the backend is calibrated.
+    nucleus_diameter_px
+        The same in pixels; set by :meth:`BuiltinBackend.calibrate` from the
+        estimate, or by a caller who knows the size in pixels only. Wins over
+        ``nucleus_diameter_um``.
     max_expansion_um
-        How far a cell may extend beyond its nucleus.
-    nuclear_threshold, cyto_threshold
-        Intensity thresholds after smoothing (one per cytoplasm channel); ``None`` =
-        Otsu (set image-wide by :meth:`BuiltinBackend.calibrate`).
+        How far a cell may extend beyond its nucleus; ``None`` (default) = 0 for a
+        nuclei-only input, :data:`DEFAULT_EXPANSION_UM` with a cytoplasm channel.
+    nuclear_range, nuclear_threshold, cyto_threshold
+        Image-wide contrast range and thresholds (set by ``calibrate``; ``None`` =
+        from each tile).
     min_nucleus_fraction
         Nuclei smaller than this fraction of the expected nucleus area are dropped.
     """
 
     pixel_size_um: float = 0.5
-    nucleus_diameter_um: float = 6.5
-    max_expansion_um: float = 4.0
+    nucleus_diameter_um: float | None = None
+    nucleus_diameter_px: float | None = None
+    max_expansion_um: float | None = None
+    nuclear_range: tuple[float, float] | None = None
     nuclear_threshold: float | None = None
     cyto_threshold: tuple[float, ...] | None = None
-    min_nucleus_fraction: float = 0.2
+    min_nucleus_fraction: float = 0.15
 
     def __post_init__(self) -> None:
-        for name in ("pixel_size_um", "nucleus_diameter_um"):
-            if not getattr(self, name) > 0:
-                raise DvpInputError(f"{name} must be > 0 (got {getattr(self, name)})")
-        if self.max_expansion_um < 0:
+        if not self.pixel_size_um > 0:
+            raise DvpInputError(f"pixel_size_um must be > 0 (got {self.pixel_size_um})")
+        for name in ("nucleus_diameter_um", "nucleus_diameter_px"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise DvpInputError(f"{name} must be > 0 (got {value}); leave it empty to "
+                                    "estimate it from the image")
+        if self.max_expansion_um is not None and self.max_expansion_um < 0:
             raise DvpInputError(f"max_expansion_um must be >= 0 (got {self.max_expansion_um})")
 
 
 @dataclass(frozen=True)
 class BuiltinBackend:
-    """Nuclei by distance-transform watershed, cells by limited expansion."""
+    """Nuclei by seeded watershed, cells by limited expansion."""
 
     params: BuiltinParams = BuiltinParams()
     name: str = "builtin"
+    #: the size estimate made by :meth:`calibrate` (``None`` if the size was given)
+    size_estimate: NucleusSizeEstimate | None = None
 
     @classmethod
     def from_params(cls, **params) -> BuiltinBackend:
@@ -73,29 +92,54 @@ class BuiltinBackend:
 
     @property
     def nucleus_px(self) -> float:
-        """Nucleus diameter in pixels."""
-        return self.params.nucleus_diameter_um / self.params.pixel_size_um
+        """Nucleus diameter in pixels (a default guess until calibrated)."""
+        p = self.params
+        if p.nucleus_diameter_px:
+            return p.nucleus_diameter_px
+        if p.nucleus_diameter_um:
+            return p.nucleus_diameter_um / p.pixel_size_um
+        return DEFAULT_DIAMETER_PX
+
+    def expansion_px(self, n_channels: int) -> float:
+        """How far cells grow beyond their nucleus, in pixels, for an input of ``n_channels``."""
+        p = self.params
+        um = p.max_expansion_um
+        if um is None:
+            um = DEFAULT_EXPANSION_UM if n_channels > 1 else 0.0
+        return um / p.pixel_size_um
 
     @property
     def cell_diameter_px(self) -> float:
-        """Largest expected cell diameter in pixels."""
-        p = self.params
-        return (p.nucleus_diameter_um + 2 * p.max_expansion_um) / p.pixel_size_um
+        """Largest expected cell diameter in pixels (at least two nucleus diameters)."""
+        return max(self.nucleus_px + 2 * self.expansion_px(2), 2 * self.nucleus_px)
 
     def _smooth(self, channel: np.ndarray) -> np.ndarray:
         return gaussian(channel.astype(np.float32, copy=False), sigma=max(self.nucleus_px / 8, 0.5),
                         preserve_range=True)
 
     def calibrate(self, overview: np.ndarray) -> BuiltinBackend:
-        """Fix the Otsu thresholds from an overview (C_sel, h, w) of the whole image."""
+        """Fix the nucleus size (if not given), contrast and thresholds from the whole image.
+
+        ``overview`` is a full-resolution sample (C_sel, h, w) of the image
+        (:func:`.tiling.calibration_sample`): the whole of a small image, a mosaic
+        of crops of a big one.
+        """
         overview = np.asarray(overview, dtype=np.float32)
         p = self.params
-        changes = {}
+        changes: dict = {}
+        estimate = self.size_estimate
+        if not p.nucleus_diameter_px and not p.nucleus_diameter_um:
+            estimate = estimate_nucleus_diameter_px(overview[0])
+            changes["nucleus_diameter_px"] = estimate.diameter_px
+        diameter = changes.get("nucleus_diameter_px") or self.nucleus_px
+        value_range = p.nuclear_range or nuclear_range(overview[0])
+        changes["nuclear_range"] = value_range
         if p.nuclear_threshold is None:
-            changes["nuclear_threshold"] = _otsu(overview[0])
+            changes["nuclear_threshold"] = foreground_threshold(overview[0], diameter, value_range)
         if p.cyto_threshold is None and overview.shape[0] > 1:
-            changes["cyto_threshold"] = tuple(_otsu(ch) for ch in overview[1:])
-        return dataclasses.replace(self, params=dataclasses.replace(p, **changes))
+            changes["cyto_threshold"] = tuple(_otsu(self._smooth(ch)) for ch in overview[1:])
+        return dataclasses.replace(self, params=dataclasses.replace(p, **changes),
+                                   size_estimate=estimate)
 
     def segment(self, tile: np.ndarray) -> np.ndarray:
         """Segment one tile (C_sel, h, w) into (h, w) int32 cell labels."""
@@ -104,28 +148,15 @@ class BuiltinBackend:
             tile = tile[None]
         p = self.params
         d = self.nucleus_px
-        nuc = self._smooth(tile[0])
-        thr = p.nuclear_threshold if p.nuclear_threshold is not None else _otsu(nuc)
-        fg = ndi.binary_fill_holes(nuc > thr)
-        min_area = p.min_nucleus_fraction * np.pi * (d / 2) ** 2
-        dist = ndi.distance_transform_edt(fg)
-        dist = gaussian(dist, sigma=max(d / 10, 0.5), preserve_range=True)
-        comp, _ = ndi.label(fg)
-        peaks = peak_local_max(dist, min_distance=max(int(d * 0.35), 1), threshold_abs=d * 0.15,
-                               labels=comp, exclude_border=False)
-        markers = np.zeros(fg.shape, np.int32)
-        markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1, dtype=np.int32)
-        nuclei = watershed(-dist, markers, mask=fg)
-        areas = np.bincount(nuclei.ravel())
-        small = areas < min_area
-        small[0] = True
-        nuclei[small[nuclei]] = 0
-        grow = p.max_expansion_um / p.pixel_size_um
+        settings = NucleiSettings(min_fraction=p.min_nucleus_fraction)
+        nuclei = segment_nuclei(tile[0], d, value_range=p.nuclear_range,
+                                threshold=p.nuclear_threshold, settings=settings)
+        grow = self.expansion_px(tile.shape[0])
         if grow <= 0:
             cells = nuclei
         elif tile.shape[0] > 1:
             # grow every nucleus (Voronoi-limited), keep the grown rim only where a
-            # cytoplasm/membrane channel is bright; cells without it keep a thin rim
+            # cytoplasm/membrane channel is bright; cells without it keep a thin rim;
             # any cytoplasm/membrane channel above its threshold counts as cell body
             body = np.zeros(nuclei.shape, bool)
             for i in range(1, tile.shape[0]):

@@ -158,6 +158,9 @@ class CellposeParams:
         Number of 256² patches the network sees at once.
     gpu
         Use a GPU when torch sees one.
+    rgb
+        The tile's three channels are a brightfield RGB image and go to cellpose
+        as they are (red, green, blue); otherwise they are nuclear + cytoplasm.
     """
 
     model: str = DEFAULT_MODEL
@@ -170,6 +173,7 @@ class CellposeParams:
     gpu: bool = True
     lowhigh: tuple[tuple[float, float], ...] | None = None
     allow_download: bool = True
+    rgb: bool = False
 
     def __post_init__(self) -> None:
         if not self.pixel_size_um > 0:
@@ -211,6 +215,10 @@ class CellposeBackend:
         lowhigh = tuple((float(lo), float(hi) if hi > lo else float(lo) + 1.0) for lo, hi in lows)
         return dataclasses.replace(self, params=dataclasses.replace(self.params, lowhigh=lowhigh))
 
+    def for_rgb(self) -> CellposeBackend:
+        """A copy that hands its 3-channel tiles to cellpose as an RGB image."""
+        return dataclasses.replace(self, params=dataclasses.replace(self.params, rgb=True))
+
     def load(self):
         """The cellpose model (loaded once per process)."""
         return load_model(Path(resolve_model(self.params.model, self.params.allow_download)),
@@ -227,14 +235,29 @@ class CellposeBackend:
                 tuple(np.percentile(ch, [1, 99]).tolist()) for ch in tile)
             tile = np.stack([(ch - lo) / max(hi - lo, 1e-6)
                              for ch, (lo, hi) in zip(tile, lowhigh, strict=False)])
-        # cellpose 4 takes 3 channels: nuclear, cytoplasm (brightest of those given), zeros
-        x = np.zeros((3, *tile.shape[1:]), np.float32)
-        x[0] = tile[0]
-        if tile.shape[0] > 1:
-            x[1] = tile[1:].max(axis=0)
+        x = cellpose_input(tile, p.rgb)
         normalize = False
         model = self.load()
         masks, _flows, _styles = model.eval(
             x, channel_axis=0, diameter=self.diameter_px, flow_threshold=p.flow_threshold,
             cellprob_threshold=p.cellprob_threshold, normalize=normalize, batch_size=p.batch_size)
         return check_labels(masks, tile.shape[1:])
+
+
+def cellpose_input(tile: np.ndarray, rgb: bool = False) -> np.ndarray:
+    """The (3, h, w) float32 array cellpose 4 gets for a normalised (C_sel, h, w) tile.
+
+    cellpose 4 (Cellpose-SAM) reads the first three channels of an image in any
+    order. An RGB tile goes as it is (red, green, blue); otherwise channel 0 is
+    the nuclear channel, channel 1 the cytoplasm (the brightest of several given)
+    and channel 2 zeros, as cellpose pads a 2-channel image.
+    """
+    if rgb:
+        if tile.shape[0] != 3:
+            raise DvpInputError(f"an RGB input needs 3 channels (got {tile.shape[0]})")
+        return np.ascontiguousarray(tile, dtype=np.float32)
+    x = np.zeros((3, *tile.shape[1:]), np.float32)
+    x[0] = tile[0]
+    if tile.shape[0] > 1:
+        x[1] = tile[1:].max(axis=0)
+    return x

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Generator, Sequence
@@ -21,22 +20,21 @@ import numpy as np
 
 from ..errors import DvpInputError
 from .backends import SegmentationBackend
-from .tiling import ArrayReader, segment_tiled
+from .stains import (
+    CYTO_PATTERN,
+    NUCLEAR_PATTERN,
+    ChannelChoices,
+    brightfield_stack,
+    channel_choices,
+    guess_channels,
+    resolve_channels,
+)
+from .tiling import ArrayReader, calibration_sample, segment_tiled
 
 #: labels images up to this many pixels are stitched in memory (512 MB as uint32)
 IN_MEMORY_PIXELS = 128 * 1024 * 1024
 
-NUCLEAR_PATTERN = re.compile(r"dapi|hoechst|nuc|dna|draq|sytox|h3|hematox", re.I)
-CYTO_PATTERN = re.compile(r"panck|keratin|\bck\b|ck\d|cytok|membr|wga|atpase|e-?cad|cd45|"
-                          r"actin|tubulin|cyto|eosin", re.I)
-
-
-def guess_channels(names: Sequence[str]) -> tuple[str, str | None]:
-    """Guess (nuclear, cytoplasm-or-None) channel names from their names."""
-    names = list(names)
-    nuclear = next((n for n in names if NUCLEAR_PATTERN.search(n)), names[0])
-    cyto = next((n for n in names if n != nuclear and CYTO_PATTERN.search(n)), None)
-    return nuclear, cyto
+__all__ = ["CYTO_PATTERN", "NUCLEAR_PATTERN", "guess_channels"]  # moved to .stains
 
 
 def channel_index(names: Sequence[str], key: str | int) -> int:
@@ -70,12 +68,63 @@ def cyto_indices(names: Sequence[str], key: str | int | None, nuclear: int) -> l
 
 def hed_stack(rgb):
     """(Y, X, 3) RGB brightfield -> lazy (2, Y, X) float32 hematoxylin, eosin optical densities."""
-    import dask.array as da
-    from skimage.color import rgb2hed
+    return brightfield_stack(rgb)[:2]
 
-    rgb = da.asarray(rgb)
-    hed = rgb.map_blocks(lambda b: rgb2hed(b).astype(np.float32), dtype=np.float32)
-    return da.moveaxis(hed[..., :2], -1, 0)
+
+def segmentation_input(data, is_rgb: bool, channel_names: Sequence[str] = (),
+                       nuclear: str | int | None = None, cytoplasm: str | int | None = None,
+                       backend: str = "builtin"):
+    """What a backend reads for an image and a channel choice: ``(array, channels, rgb)``.
+
+    Parameters
+    ----------
+    data
+        ``(C, Y, X)`` fluorescence or ``(Y, X, 3)`` RGB array (numpy, dask or zarr).
+    is_rgb, channel_names
+        As the image reader says.
+    nuclear, cytoplasm
+        Choices from :func:`.stains.channel_choices` (``None`` = its defaults).
+    backend
+        ``"builtin"`` or ``"cellpose"`` (sets the RGB default).
+
+    Returns
+    -------
+    tuple
+        ``(C, Y, X)`` array (lazy :func:`.stains.brightfield_stack` for RGB),
+        channel indices into it, and whether those channels are an RGB image.
+
+    Raises
+    ------
+    DvpInputError
+        For a channel the image does not have, or RGB for the built-in method.
+    """
+    choices = channel_choices(channel_names, is_rgb, backend)
+    channels, rgb = resolve_channels(choices, nuclear, cytoplasm)
+    if rgb and backend != "cellpose":
+        raise DvpInputError("the built-in method segments the hematoxylin channel of a colour "
+                            "image, not RGB; choose 'hematoxylin' (RGB is for cellpose)")
+    return (brightfield_stack(data) if is_rgb else data), channels, rgb
+
+
+def prepare_backend(backend: SegmentationBackend, rgb: bool) -> SegmentationBackend:
+    """Tell a backend that its input channels are an RGB image (cellpose only)."""
+    if rgb and hasattr(backend, "for_rgb"):
+        return backend.for_rgb()
+    return backend
+
+
+def scale_report(backend: SegmentationBackend, pixel_size_um: float | None,
+                 pixel_source: str = "") -> str | None:
+    """One line on the nucleus size a calibrated built-in backend used, or ``None``.
+
+    Says whether the size was estimated from the image and how to correct it.
+    """
+    estimate = getattr(backend, "size_estimate", None)
+    if estimate is None:
+        return None
+    return (estimate.describe(pixel_size_um, pixel_source)
+            + "; if nuclei look split or merged, give the size (--diameter-um, or "
+              "'Nucleus diameter' in the Segment dock)")
 
 
 class FileReader(ArrayReader):
@@ -88,7 +137,7 @@ class FileReader(ArrayReader):
         self.level = level
         self.image = open_image(self.path)
         data = self.image.levels[level]
-        super().__init__(hed_stack(data) if self.image.is_rgb else data, channels)
+        super().__init__(brightfield_stack(data) if self.image.is_rgb else data, channels)
 
     def __getstate__(self) -> dict:
         return {"path": self.path, "channels": self.channels, "level": self.level}
@@ -102,7 +151,8 @@ class FileReader(ArrayReader):
         shapes = self.image.level_shapes
         pick = max((i for i, s in enumerate(shapes) if max(s) >= max_side), default=0)
         data = levels[pick]
-        reader = ArrayReader(hed_stack(data) if self.image.is_rgb else data, self.channels)
+        reader = ArrayReader(brightfield_stack(data) if self.image.is_rgb else data,
+                             self.channels)
         return reader.overview(max_side)
 
 
@@ -123,7 +173,9 @@ def segment_file(
     Returns
     -------
     dict
-        ``{"path", "n_cells", "shape", "pixel_size_um", "channels"}``.
+        ``{"path", "n_cells", "shape", "pixel_size_um", "channels", "scale", "backend"}``:
+        ``scale`` is :func:`scale_report` (the nucleus size estimated from the
+        image, or ``None``), ``backend`` the calibrated backend.
     """
     from ..slide import open_image, write_labels
 
@@ -132,18 +184,23 @@ def segment_file(
     if not name.endswith((".zarr", ".tif", ".tiff")):
         raise DvpInputError(f"cannot write labels to {out.name}: use .tif, .ome.tif or .zarr")
     image = open_image(image_path)
-    names = list(image.channel_names)
-    if image.is_rgb:
-        names = ["hematoxylin", "eosin"]
-    guess_nuc, guess_cyto = guess_channels(names)
-    nuc_i = channel_index(names, nuclear if nuclear is not None else guess_nuc)
-    channels = [nuc_i, *cyto_indices(names, cyto if cyto is not None else guess_cyto, nuc_i)]
+    choices = file_channel_choices(image, getattr(backend, "name", "builtin"))
+    channels, rgb = resolve_channels(choices, nuclear, cyto)
+    if rgb and getattr(backend, "name", "") != "cellpose":
+        raise DvpInputError("the built-in method segments the hematoxylin channel of a colour "
+                            "image, not RGB; use --nuclear-channel hematoxylin "
+                            "(RGB is for cellpose)")
+    backend = prepare_backend(backend, rgb)
+    names = list(choices.channel_names)
     reader = FileReader(image_path, channels)
     pixel = pixel_size_um or image.pixel_size_um
+    backend = backend.calibrate(calibration_sample(reader))
     info = {"path": out, "shape": image.shape, "pixel_size_um": pixel,
-            "channels": [names[c] for c in channels]}
+            "channels": ["RGB"] if rgb else [names[c] for c in channels],
+            "scale": scale_report(backend, pixel_size_um=pixel), "backend": backend}
     attrs = {"pixel_size_um": pixel, "kind": "labels"}
-    kwargs = dict(tile_size=tile_size, overlap=overlap, runner=runner, attrs=attrs)
+    kwargs = dict(tile_size=tile_size, overlap=overlap, runner=runner, attrs=attrs,
+                  calibrate=False)
     if name.endswith(".zarr"):
         labels = yield from segment_tiled(reader, backend, channels, out=out, **kwargs)
         info["n_cells"] = int(labels.attrs["n_cells"])
@@ -168,6 +225,11 @@ def segment_file(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return info
+
+
+def file_channel_choices(image, backend: str = "builtin") -> ChannelChoices:
+    """:func:`.stains.channel_choices` for an opened image (``open_image``)."""
+    return channel_choices(list(image.channel_names), bool(image.is_rgb), backend)
 
 
 def segment_array(

@@ -111,6 +111,43 @@ class ArrayReader:
         return np.stack([_local(self.array[c, ::step, ::step]) for c in self.channels])
 
 
+def calibration_sample(reader: ArrayReader, max_side: int = 2048, crop: int = 512) -> np.ndarray:
+    """Full-resolution pixels that stand for the whole image, for ``backend.calibrate``.
+
+    An image no larger than ``max_side`` is returned whole. A bigger one gives a
+    mosaic of ``(max_side // crop)²`` crops of ``crop²`` pixels, read at full
+    resolution where a strided overview varies most (tissue rather than empty
+    glass), so sizes and textures are those the tiles will see.
+    """
+    height, width = reader.shape
+    if max(height, width) <= max_side:
+        return reader.read((0, height, 0, width))
+    k = max(1, max_side // crop)
+    ov = reader.overview(256)[0]
+    step_r, step_c = height / ov.shape[0], width / ov.shape[1]
+    grid = max(k, 8)
+    rows = np.linspace(0, ov.shape[0], grid + 1).astype(int)
+    cols = np.linspace(0, ov.shape[1], grid + 1).astype(int)
+    score = np.array([[ov[rows[i]:rows[i + 1], cols[j]:cols[j + 1]].std()
+                       for j in range(grid)] for i in range(grid)])
+    best = np.argsort(score.ravel())[::-1][:k * k]
+    crops = []
+    for flat in sorted(best.tolist()):
+        i, j = divmod(flat, grid)
+        cr = int((rows[i] + rows[i + 1]) / 2 * step_r)
+        cc = int((cols[j] + cols[j + 1]) / 2 * step_c)
+        r0 = min(max(cr - crop // 2, 0), max(height - crop, 0))
+        c0 = min(max(cc - crop // 2, 0), max(width - crop, 0))
+        window = reader.read((r0, min(r0 + crop, height), c0, min(c0 + crop, width)))
+        padded = np.zeros((window.shape[0], crop, crop), np.float32)
+        padded[:, :window.shape[1], :window.shape[2]] = window
+        crops.append(padded)
+    while len(crops) < k * k:
+        crops.append(crops[-1])
+    rows_of = [np.concatenate(crops[i * k:(i + 1) * k], axis=2) for i in range(k)]
+    return np.concatenate(rows_of, axis=1)
+
+
 def _local(window) -> np.ndarray:
     """Compute a window here (never on a dask.distributed client that may be active)."""
     if hasattr(window, "compute"):
@@ -257,8 +294,9 @@ def segment_tiled(
         ``None``: return a numpy uint32 array. A ``.zarr`` path: write a zarr v3
         array there atomically (chunks of ``tile_size``) and return it opened read-only.
     overview, calibrate
-        Image-wide statistics for :meth:`backend.calibrate` (default: a strided
-        overview of ``image``); ``calibrate=False`` skips calibration.
+        Image-wide statistics for :meth:`backend.calibrate` (default:
+        :func:`calibration_sample` of ``image``); ``calibrate=False`` skips
+        calibration (pass a backend calibrated already).
     runner
         How tiles are executed (default in-process; see :mod:`.distributed`).
     attrs
@@ -270,12 +308,12 @@ def segment_tiled(
         (Y, X) uint32 labels, ids 1..n consecutive, 0 = background.
     """
     reader = image if isinstance(image, ArrayReader) else ArrayReader(image, channels)
+    if calibrate:  # first: a backend may learn the cell size here, which sets the overlap
+        ov = calibration_sample(reader) if overview is None else np.asarray(overview, np.float32)
+        backend = backend.calibrate(ov)
     if overlap is None:
         overlap = default_overlap(backend)
     tiles = make_tiles(reader.shape, tile_size, overlap, region)
-    if calibrate:
-        ov = reader.overview() if overview is None else np.asarray(overview, np.float32)
-        backend = backend.calibrate(ov)
     run = runner or run_in_process
     total = len(tiles)
     if out is None:
