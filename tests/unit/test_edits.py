@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from napari_dvp.core.review.edits import EditHistory, cell_box
 from skimage import draw
 
 from napari_dvp.core.errors import DvpInputError
 from napari_dvp.core.measure import measure_cells
 from napari_dvp.core.review import qc
+from napari_dvp.core.review.edits import EditHistory, cell_box
 
 NAMES = ["DAPI", "CD8"]
 

@@ -1,9 +1,9 @@
 """Qt-free review helpers moved out of the review widget: next pending cell, layer coordinates."""
 
 import numpy as np
-from napari_dvp.core.review.triage import next_pending
 
 from napari_dvp.core.layer_coords import data_to_world, world_to_data
+from napari_dvp.core.review.triage import next_pending
 
 
 def test_next_pending_walks_after_current_and_wraps():

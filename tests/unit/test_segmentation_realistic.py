@@ -16,12 +16,12 @@ from skimage.filters import gaussian
 
 from napari_dvp.cli import main
 from napari_dvp.core.errors import DvpInputError
-from napari_dvp.core.image_io import open_labels
 from napari_dvp.core.segmentation import make_backend, run_to_end, segment_tiled
 from napari_dvp.core.segmentation.metrics import match_labels
 from napari_dvp.core.segmentation.pipeline import segmentation_input
 from napari_dvp.core.segmentation.scale import estimate_nucleus_diameter_px
 from napari_dvp.core.segmentation.stains import RGB, channel_choices
+from napari_dvp.core.slide import open_labels
 
 #: Ruifrok & Johnston optical density vectors (R, G, B) of hematoxylin and eosin
 HEMATOXYLIN = np.array([0.65, 0.70, 0.29])

@@ -49,7 +49,9 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
     n = max(1, int(workers or 1))
     logging.getLogger("distributed").setLevel(logging.ERROR)
     with (LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
+                       # dashboard on a free local port: None still binds :8787 here, which
+                       # fails when another cluster runs on this machine
+                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster,
           Client(cluster) as client):
         yield client
 
