@@ -148,7 +148,7 @@ def geojson_layer_data(path: str | os.PathLike[str],
     out: list[tuple[Any, dict, str]] = []
     data, types, table = features_to_shapes(found.shapes)
     if data:
-        face = _face_colors(table, 0.45)
+        face = _face_colors(table, 0.3)
         face[table["hole"].to_numpy(), 3] = 0.0
         out.append((data, {"name": REGIONS_LAYER, "shape_type": types, "features": table,
                            "face_color": face, "edge_color": _face_colors(table, 1.0),

@@ -21,7 +21,7 @@ from qtpy.QtGui import QMouseEvent
 from qtpy.QtWidgets import QApplication
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
-from napari_dvp._qt._slide import role_of
+from napari_dvp._qt._slide import apply_pixel_size, current_slide, role_of
 from napari_dvp._qt.regions.widget import RegionsWidget
 from napari_dvp.core.geojson import read_geojson
 from napari_dvp.core.lmd.calibration import Calibration
@@ -166,7 +166,7 @@ def world_of_px(rc):
 
 # ---------------------------------------------------------------------- the dock
 def test_every_button_of_the_regions_dock(tissue, qtbot, clicker, dialogs, errors, infos,
-                                          tmp_path, screenshot_path):
+                                          tmp_path):
     viewer, cells, truth = tissue
     dock = RegionsWidget(viewer)
     viewer.window.add_dock_widget(dock, name="Regions")
@@ -184,6 +184,7 @@ def test_every_button_of_the_regions_dock(tissue, qtbot, clicker, dialogs, error
     assert len(layer.data) == 4  # epidermis, dermis shell + hole, the line
     assert list(layer.features["region"]) == ["epidermis", "dermis", "dermis", "epidermis"]
     assert tuple(layer.scale) == (PX, PX) and tuple(layer.translate) == SHIFT
+    assert layer.metadata["slide"] == SLIDE
     assert layer.face_color[2, 3] == 0  # the hole is see-through
     assert infos[-1] == f"qupath.geojson: imported {SUMMARY}"
     cal = viewer.layers["calibration"]
@@ -206,6 +207,7 @@ def test_every_button_of_the_regions_dock(tissue, qtbot, clicker, dialogs, error
     assert new["region"] == "blister"  # not the class, group or id of the last import
     assert new["id"] == "" and new["group"] not in set(layer.features["group"].iloc[:-1])
     np.testing.assert_allclose(layer.data[-1], corners, atol=1.0)
+    assert "Drawn: 1 <b>blister</b> region" in dock.draw.status.text()
     assert errors == [], errors
 
     def regions_match():
@@ -245,6 +247,17 @@ def test_every_button_of_the_regions_dock(tissue, qtbot, clicker, dialogs, error
     assert cells.metadata["napari_dvp_columns"]["region"] == "regions"
     assert cells.metadata["napari_dvp_columns"]["centroid_row"] == "segmentation"
 
+    # the pixel size is set anew in the Slide dock: areas follow, the regions stay on the slide
+    slide = current_slide(viewer)
+    slide.set_pixel_size(0.25)
+    apply_pixel_size(viewer, slide)
+    assert tuple(layer.scale) == (0.25, 0.25)
+    qtbot.waitUntil(lambda: "0.25 µm" in dock.counts.source.text(), timeout=3000)
+    click.click("Assign cells to regions")
+    area = float(dock.counts.rows()["blister"][2].replace(",", ""))
+    assert area == pytest.approx(116 * 116 * 0.25 ** 2, rel=0.03)
+    assert regions_match()
+
     # Export: QuPath GeoJSON in slide pixels, classes and holes kept
     out = tmp_path / "regions.geojson"
     click.click(dialogs.save(out) and "Export GeoJSON…")
@@ -255,8 +268,6 @@ def test_every_button_of_the_regions_dock(tissue, qtbot, clicker, dialogs, error
     assert back[2].geometry.symmetric_difference(drawn).area < 0.02 * drawn.area
     assert errors == [] and errors.warnings == [], (errors, errors.warnings)
     dialogs.done()
-    _settle(qtbot, 100)
-    viewer.window._qt_window.grab().save(str(screenshot_path("regions_widget.png")))
 
 
 def test_regions_without_cells_and_a_clipped_import(make_napari_viewer, qtbot, clicker,

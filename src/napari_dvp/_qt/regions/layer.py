@@ -9,6 +9,7 @@ only when a shape is finished, moved, edited or deleted (not while drawing).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -30,7 +31,7 @@ from ...core.regions.drawn import (
 __all__ = ["LAYER", "RegionsLayer"]
 
 LAYER = "regions"
-FACE_ALPHA = 0.45
+FACE_ALPHA = 0.3
 
 _DONE = (ActionType.ADDED, ActionType.REMOVED, ActionType.CHANGED)
 
@@ -50,6 +51,8 @@ class RegionsLayer:
 
     finished = Signal()
     """A shape was finished, changed or removed (not emitted while drawing)."""
+    drawn = Signal(str, int)
+    """Shapes were drawn by hand: their class and how many."""
 
     def __init__(self, viewer, current_class: Callable[[], str],
                  colors: Callable[[], Mapping[str, tuple[int, int, int]]]) -> None:
@@ -58,7 +61,7 @@ class RegionsLayer:
         self.colors = colors
         self._n_before: int | None = None
         self._importing = False
-        self._watched: set[int] = set()
+        self._watched: weakref.WeakSet = weakref.WeakSet()
         if LAYER in viewer.layers:
             self._watch(viewer.layers[LAYER])
 
@@ -80,9 +83,9 @@ class RegionsLayer:
         return layer
 
     def _watch(self, layer: Shapes) -> None:
-        if id(layer) in self._watched:
+        if layer in self._watched:
             return
-        self._watched.add(id(layer))
+        self._watched.add(layer)
         layer.events.data.connect(self._on_data)
 
     def _on_data(self, event) -> None:
@@ -100,10 +103,11 @@ class RegionsLayer:
         self.finished.emit()
 
     def _stamp(self, layer: Shapes, rows) -> None:
-        cls = self.current_class()
-        layer.features = stamp_drawn(layer.features, list(rows), cls, n_shapes=len(layer.data))
+        cls, rows = self.current_class(), list(rows)
+        layer.features = stamp_drawn(layer.features, rows, cls, n_shapes=len(layer.data))
         self.arm(cls)
         self.recolor()
+        self.drawn.emit(cls, len(rows))
 
     # ------------------------------------------------------------------ drawing
     def arm(self, region_class: str) -> None:

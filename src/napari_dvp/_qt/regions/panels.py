@@ -34,8 +34,10 @@ class ClassesPanel(QWidget):
     def __init__(self, classes: Sequence[RegionClass], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         lay = _vbox(self)
-        lay.addWidget(QLabel("Region classes — pick one, then draw (double-click a colour to "
-                             "change it):"))
+        title = QLabel("Region classes — pick one, then draw (double-click a colour to change "
+                       "it):")
+        title.setWordWrap(True)
+        lay.addWidget(title)
         self.list = ClassList([(c.name, c.color) for c in classes])
         self.list.setToolTip("Kinds of tissue region. Cells in an 'exclude' region are never "
                              "cut (folds, tears, artefacts).")

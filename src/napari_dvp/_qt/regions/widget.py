@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from napari.layers import Layer
 from qtpy.QtCore import QTimer
@@ -17,6 +18,7 @@ from qtpy.QtCore import QTimer
 from ..._geojson_io import REGIONS_LAYER, geojson_layer_data
 from ..._onto_slide import grid_of
 from ...core.cells.columns import CELL_ID, REGION
+from ...core.cells.table import provenance
 from ...core.errors import DvpInputError
 from ...core.geojson import regions_to_features, write_geojson
 from ...core.regions import DEFAULT_REGION_CLASSES, assign_regions, region_counts
@@ -53,10 +55,12 @@ class RegionsWidget(DvpDock):
         self._timer.setInterval(300)
         self._timer.timeout.connect(self.refresh)
         self.layer.finished.connect(self._schedule)
+        self.layer.drawn.connect(self._drawn)
         self.classes.changed.connect(self.layer.recolor)
         self.classes.list.currentCellChanged.connect(self._class_picked)
         napari_viewer.layers.events.inserted.connect(self._schedule)
         napari_viewer.layers.events.removed.connect(self._schedule)
+        self._slide = None
         self.refresh()
 
     def _schedule(self, *_) -> None:
@@ -73,8 +77,12 @@ class RegionsWidget(DvpDock):
         return images[0] if images else None
 
     def _grid(self) -> dict:
-        ref = self._ref()
-        return grid_of(ref) if ref is not None else {}
+        """Layer kwargs of a new layer on the cells' grid, belonging to the current slide."""
+        ref, slide = self._ref(), current_slide(self.viewer)
+        grid = grid_of(ref) if ref is not None else {}
+        if slide is not None:
+            grid["metadata"] = {"slide": slide.key}
+        return grid
 
     def _pixel_um(self) -> float | None:
         slide = current_slide(self.viewer)
@@ -88,6 +96,17 @@ class RegionsWidget(DvpDock):
               else "No slide open: areas in px².")
         return f"{who}<br>{px}"
 
+    def _follow_slide(self) -> None:
+        """Refresh when the current slide's pixel size or cells change (Slide dock)."""
+        slide = current_slide(self.viewer)
+        if slide is self._slide:
+            return
+        if self._slide is not None:
+            self._slide.changed.disconnect(self._schedule)
+        if slide is not None:
+            slide.changed.connect(self._schedule)
+        self._slide = slide
+
     # ------------------------------------------------------------------ drawing
     def _class_picked(self, *_) -> None:
         self.layer.arm(self.classes.current())
@@ -99,6 +118,10 @@ class RegionsWidget(DvpDock):
         self.layer.draw(cls, self._grid())
         self.draw.status.setText(f"Drawing <b>{cls}</b>: click around the region, double-click "
                                  "to close it. Pick another class to draw the next one.")
+
+    def _drawn(self, region_class: str, n: int) -> None:
+        self.draw.status.setText(f"Drawn: {n} <b>{region_class}</b> region{'s' if n > 1 else ''}"
+                                 ". Click the outline of the next one, or pick another class.")
 
     @notify_errors
     def set_class(self) -> None:
@@ -117,6 +140,7 @@ class RegionsWidget(DvpDock):
         Without a regions layer the cells' ``region`` column is left as it is
         (it may come from a file or the command line).
         """
+        self._follow_slide()
         cells = cells_layer(self.viewer, required=False)
         self.counts.source.setText(self._describe_source(cells))
         has_table = cells is not None and CELL_ID in cells.features.columns
@@ -139,11 +163,14 @@ class RegionsWidget(DvpDock):
             raise DvpInputError(f"labels layer '{cells.name}' has no cell table yet; measure "
                                 "the cells (Segment dock) first")
         regs = self.layer.regions(cells)
-        new = pd.DataFrame({CELL_ID: table[CELL_ID].to_numpy(),
-                            REGION: assign_regions(table, regs).to_numpy() if regs else ""})
-        merged = update_cells(cells, new, step="regions", parent=self)
-        if merged is None:
-            return None
+        values = assign_regions(table, regs).to_numpy() if regs else np.full(len(table), "")
+        merged = table
+        if not _same(table, values):  # write only a change (other docks follow the table)
+            merged = update_cells(cells, pd.DataFrame({CELL_ID: table[CELL_ID].to_numpy(),
+                                                       REGION: values}),
+                                  step="regions", parent=self)
+            if merged is None:
+                return None
         px = self._pixel_um()
         counts = region_counts(merged, regs or None, px)
         self.counts.show_counts(counts_for_display(counts, px))
@@ -161,7 +188,7 @@ class RegionsWidget(DvpDock):
         got = geojson_layer_data(path, image_shape=shape)
         for note in got.notes:
             show_warning(note)
-        grid, slide = self._grid(), current_slide(self.viewer)
+        grid = self._grid()
         for data, meta, kind in got.layers:
             if meta.get("name") == REGIONS_LAYER:
                 table = meta["features"]
@@ -169,9 +196,8 @@ class RegionsWidget(DvpDock):
                     self.classes.ensure(cls or "region", _rgb(color))
                 self.layer.add(data, list(meta["shape_type"]), table, ref, grid)
                 continue
-            meta = {**meta, **grid}
-            if slide is not None:
-                meta["metadata"] = {**meta.get("metadata", {}), "slide": slide.key}
+            meta = {**meta, **grid,
+                    "metadata": {**meta.get("metadata", {}), **grid.get("metadata", {})}}
             self.viewer.add_layer(Layer.create(data, meta, kind))
         show_info(f"{Path(path).name}: imported {describe(got.found)}")
 
@@ -188,6 +214,13 @@ class RegionsWidget(DvpDock):
             r.color = cmap.get(r.region_class, r.color)
         write_geojson(path, regions_to_features(regs))
         show_info(f"wrote {len(regs)} region(s) to {path}")
+
+
+def _same(table: pd.DataFrame, regions) -> bool:
+    """Whether the table already holds exactly these regions, written by the regions step."""
+    if REGION not in table.columns or provenance(table).get(REGION) != "regions":
+        return False
+    return bool((table[REGION].astype(str).to_numpy() == regions.astype(str)).all())
 
 
 def _rgb(hex_color: str) -> tuple[int, int, int] | None:
