@@ -112,6 +112,12 @@ def _settle(qtbot, ms=30):
     QApplication.processEvents()
 
 
+def _drawn(viewer, qtbot):
+    """Draw the canvas now: napari checks the layers' units when it draws."""
+    viewer.screenshot(canvas_only=True)
+    _settle(qtbot)
+
+
 def canvas_point(viewer, world_rc) -> QPoint:
     """Canvas pixel (Qt logical coordinates) showing world position (row, col)."""
     canvas = viewer.window._qt_viewer.canvas
@@ -266,6 +272,7 @@ def test_every_button_of_the_regions_dock(tissue, qtbot, clicker, dialogs, error
     assert back[1].name == "deep dermis" and len(back[1].geometry.interiors) == 1
     drawn = shapely.box(242, 242, 358, 358)  # x = col, y = row, as clicked
     assert back[2].geometry.symmetric_difference(drawn).area < 0.02 * drawn.area
+    _drawn(viewer, qtbot)
     assert errors == [] and errors.warnings == [], (errors, errors.warnings)
     dialogs.done()
 
@@ -311,7 +318,7 @@ def test_file_open_geojson_and_lmd_xml_on_a_half_micron_slide(tissue, qtbot, err
     n0 = len(viewer.layers)
     src = qupath_geojson(tmp_path / "qupath.geojson")
     viewer.open(str(src), plugin="napari-dvp")
-    _settle(qtbot, 100)  # the canvas redraws (units are checked then)
+    _drawn(viewer, qtbot)
     added = list(viewer.layers)[n0:]
     kinds = {lay.name: type(lay).__name__ for lay in added}
     assert kinds == {"regions": "Shapes", "qupath detections": "Shapes",
@@ -329,7 +336,7 @@ def test_file_open_geojson_and_lmd_xml_on_a_half_micron_slide(tissue, qtbot, err
              np.array([[300, 300], [300, 340], [340, 340], [340, 300]], float)]
     xml = _lmd_xml(tmp_path / "lmd", polys)
     viewer.open(str(xml), plugin="napari-dvp")
-    _settle(qtbot, 100)
+    _drawn(viewer, qtbot)
     shapes, marks = viewer.layers["LMD shapes"], viewer.layers["LMD shapes calibration"]
     assert type(shapes).__name__ == "Shapes" and type(marks).__name__ == "Points"
     for lay in (shapes, marks):
