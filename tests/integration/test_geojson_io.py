@@ -19,7 +19,7 @@ def test_reader_writer_roundtrip_through_layers(tmp_path):
     assert reader is not None
     layer_data = reader(str(src))
     assert [(m["name"], t) for _, m, t in layer_data] == [
-        ("regions", "shapes"), ("qupath detections", "shapes"), ("qupath points", "points")]
+        ("regions", "shapes"), ("qupath detections", "shapes"), ("calibration", "points")]
     layers = [Layer.create(d, m, t) for d, m, t in layer_data]
     regions = layers[0]
     assert list(regions.features["region"][:3]) == ["epidermis", "epidermis", "dermis"]

@@ -21,3 +21,38 @@ def data_to_world(points, scale: Sequence[float], translate: Sequence[float]) ->
 def world_to_data(world, scale: Sequence[float], translate: Sequence[float]) -> np.ndarray:
     """``(…, 2)`` world coordinates -> (row, col) data coordinates of a layer."""
     return (np.asarray(world, dtype=float) - np.asarray(translate[-2:])) / np.asarray(scale[-2:])
+
+
+def data_to_data(points, src_scale: Sequence[float], src_translate: Sequence[float],
+                 dst_scale: Sequence[float], dst_translate: Sequence[float]) -> np.ndarray:
+    """``(…, 2)`` (row, col) data coordinates of one layer -> those of another layer.
+
+    Both layers show the same world; e.g. the vertices of a regions Shapes layer
+    in the pixel grid of the cells' labels, or pixels of the slide in a new
+    layer's data.
+    """
+    return world_to_data(data_to_world(points, src_scale, src_translate),
+                         dst_scale, dst_translate)
+
+
+def bounds_rc(arrays) -> tuple[float, float, float, float] | None:
+    """``(row_min, col_min, row_max, col_max)`` of several ``(n, 2)`` vertex arrays.
+
+    ``None`` when there is no vertex at all.
+    """
+    parts = [np.asarray(a, dtype=float).reshape(-1, np.shape(a)[-1])[:, -2:]
+             for a in arrays if np.size(a)]
+    if not parts:
+        return None
+    allv = np.concatenate(parts)
+    lo, hi = allv.min(axis=0), allv.max(axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+def fits_within(bounds: tuple[float, float, float, float], shape_yx: Sequence[int],
+                margin: float = 1.0) -> bool:
+    """Whether a ``bounds_rc`` box lies on an image of ``shape_yx`` pixels (± ``margin``)."""
+    r0, c0, r1, c1 = bounds
+    h, w = float(shape_yx[0]), float(shape_yx[1])
+    return r0 >= -0.5 - margin and c0 >= -0.5 - margin and r1 <= h - 0.5 + margin \
+        and c1 <= w - 0.5 + margin

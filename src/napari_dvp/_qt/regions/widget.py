@@ -1,258 +1,229 @@
-"""Regions dock widget: draw named tissue regions and give every cell its region."""
+"""Regions dock: draw named tissue regions, import them from QuPath, give every cell its region.
+
+The dock coordinates four small parts (:mod:`.panels`) and the ``regions``
+layer (:class:`~.layer.RegionsLayer`). It reads the pixel size from the current
+slide and the cells from :func:`~napari_dvp._qt._slide.cells_layer`, and writes
+the ``region`` column through :func:`~napari_dvp._qt._common.update_cells`.
+"""
 
 from __future__ import annotations
 
-import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from napari.layers import Layer
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import (
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-)
 
-from ...core.cells.columns import REGION
-from ...core.geojson import (
-    SHAPE_COLUMNS,
-    GeoJsonWarning,
-    features_to_regions,
-    features_to_shapes,
-    read_geojson,
-    regions_to_features,
-    shapes_to_features,
-    write_geojson,
-)
-from ...core.regions import DEFAULT_REGION_CLASSES, assign_regions, color_for, region_counts
-from .._common import notify_errors, set_cell_table, show_info, show_warning
+from ..._geojson_io import REGIONS_LAYER, geojson_layer_data
+from ..._onto_slide import grid_of
+from ...core.cells.columns import CELL_ID, REGION
+from ...core.cells.table import provenance
+from ...core.errors import DvpInputError
+from ...core.geojson import regions_to_features, write_geojson
+from ...core.regions import DEFAULT_REGION_CLASSES, assign_regions, region_counts
+from ...core.regions.annotations import describe
+from ...core.regions.drawn import areas_for_display, counts_for_display
+from .._common import cell_table_of, notify_errors, show_info, show_warning, update_cells
+from .._slide import cells_layer, current_slide, level0, slide_layers
 from .._workspace import DvpDock
-from ..classes.colors import ClassList, cells_table, fill_table, hex_of
+from .layer import RegionsLayer
+from .panels import ClassesPanel, CountsPanel, DrawPanel, FilesPanel
 
-LAYER = "regions"
-_DEFAULTS = {"region": "", "name": "", "object_type": "annotation", "group": -1,
-             "hole": False, "color": "", "id": ""}
+__all__ = ["RegionsWidget"]
 
 
 class RegionsWidget(DvpDock):
     """Region classes, drawing, assignment of cells, counts, GeoJSON import/export."""
 
     STEP = "Regions"
-    GUIDE = ("<b>4 Regions</b> — needs a slide; draw or import epidermis, dermis, blister… and"
-             " assign cells. Next: <i>Gating</i>.")
+    GUIDE = ("<b>4 Regions</b> — needs a slide (and cells to assign): draw or import "
+             "epidermis, dermis, blister… Next: <i>Gating</i>.")
 
-    def __init__(self, napari_viewer):
+    def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
-        lay = self.body
-        lay.addWidget(QLabel("Region classes (double-click a colour to change it):"))
-        self.classes = ClassList([(r.name, r.color) for r in DEFAULT_REGION_CLASSES])
-        self.classes.setToolTip("Kinds of tissue region. Cells in an 'exclude' region are "
-                                "never cut (folds, tears, artefacts).")
-        self.classes.setMaximumHeight(160)
-        lay.addWidget(self.classes)
-        row = QHBoxLayout()
-        self.add_btn = QPushButton("Add class")
-        self.remove_btn = QPushButton("Remove class")
-        row.addWidget(self.add_btn)
-        row.addWidget(self.remove_btn)
-        lay.addLayout(row)
-        self.new_btn = QPushButton("Draw new region of the selected class")
-        self.new_btn.setToolTip("Click around the region on the image; double-click to close it")
-        lay.addWidget(self.new_btn)
-        self.assign_btn = QPushButton("Assign cells to regions")
-        self.assign_btn.setToolTip("Every cell gets the region its centre lies in "
-                                   "(also done automatically when you change a region)")
-        lay.addWidget(self.assign_btn)
-        lay.addWidget(QLabel("Cells per region:"))
-        self.counts = QTableWidget(0, 0)
-        lay.addWidget(self.counts)
-        row = QHBoxLayout()
-        self.import_btn = QPushButton("Import GeoJSON…")
-        self.export_btn = QPushButton("Export GeoJSON…")
-        self.import_btn.setToolTip("Regions drawn in QuPath (File › Export objects as GeoJSON)")
-        self.export_btn.setToolTip("Regions for QuPath (drag the file onto the image there)")
-        row.addWidget(self.import_btn)
-        row.addWidget(self.export_btn)
-        lay.addLayout(row)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        lay.addWidget(self.status)
-
+        self.classes = ClassesPanel(DEFAULT_REGION_CLASSES)
+        self.layer = RegionsLayer(napari_viewer, self.classes.current, self.classes.colors)
+        self.draw = DrawPanel(self.draw_region, self.set_class)
+        self.counts = CountsPanel(self.assign)
+        self.files = FilesPanel(self.import_geojson, self.export_geojson)
+        for part in (self.classes, self.draw, self.counts, self.files):
+            self.body.addWidget(part)
+        self.body.addStretch(1)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(300)
-        self._timer.timeout.connect(self._auto_assign)
-        self.add_btn.clicked.connect(self._add_class)
-        self.remove_btn.clicked.connect(self.classes.remove_selected)
-        self.new_btn.clicked.connect(self.new_region)
-        self.assign_btn.clicked.connect(self.assign)
-        self.import_btn.clicked.connect(self._import_clicked)
-        self.export_btn.clicked.connect(self._export_clicked)
-        self.classes.changed.connect(self._recolor_shapes)
-        if LAYER in self.viewer.layers:
-            self._watch(self.viewer.layers[LAYER])
+        self._timer.timeout.connect(self.refresh)
+        self.layer.finished.connect(self._schedule)
+        self.layer.drawn.connect(self._drawn)
+        self.classes.changed.connect(self.layer.recolor)
+        self.classes.list.currentCellChanged.connect(self._class_picked)
+        napari_viewer.layers.events.inserted.connect(self._schedule)
+        napari_viewer.layers.events.removed.connect(self._schedule)
+        self._slide = None
+        self.refresh()
 
-    # ------------------------------------------------------------------ layer
-    def _add_class(self) -> None:
-        n = self.classes.rowCount() + 1
-        name = f"region {n}"
-        self.classes.add(name, color_for(name))
+    def _schedule(self, *_) -> None:
+        """Refresh soon (once for a burst of changes)."""
+        self._timer.start()
 
-    def current_class(self) -> str:
-        """Selected region class (first if none)."""
-        r = max(self.classes.currentRow(), 0)
-        names = self.classes.names()
-        return names[r] if names else "region"
+    # ------------------------------------------------------------------ what we work on
+    def _ref(self) -> Layer | None:
+        """The grid regions are measured on: the cells' labels, else the slide's image."""
+        cells = cells_layer(self.viewer, required=False)
+        if cells is not None:
+            return cells
+        images = slide_layers(self.viewer)
+        return images[0] if images else None
 
-    def shapes_layer(self, create: bool = True):
-        """The 'regions' Shapes layer (created on the cells' grid if missing)."""
-        if LAYER in self.viewer.layers:
-            return self.viewer.layers[LAYER]
-        if not create:
-            return None
-        try:
-            ref, _ = cells_table(self.viewer)
-        except Exception:  # no cells yet: draw on the slide's own grid
-            images = [lay for lay in self.viewer.layers if lay._type_string == "image"]
-            ref = images[0] if images else None
-        grid = ({"scale": ref.scale[-2:], "translate": ref.translate[-2:],
-                 "units": ref.units[-2:]} if ref is not None else {})
-        feats = pd.DataFrame({c: pd.Series([], dtype=object) for c in SHAPE_COLUMNS})
-        layer = self.viewer.add_shapes(name=LAYER, ndim=2, features=feats, opacity=0.5,
-                                       edge_width=3, **grid)
-        self._watch(layer)
-        return layer
+    def _grid(self) -> dict:
+        """Layer kwargs of a new layer on the cells' grid, belonging to the current slide."""
+        ref, slide = self._ref(), current_slide(self.viewer)
+        grid = grid_of(ref) if ref is not None else {}
+        if slide is not None:
+            grid["metadata"] = {"slide": slide.key}
+        return grid
 
-    def _watch(self, layer) -> None:
-        layer.events.data.connect(lambda *_: self._timer.start())
-        layer.events.features.connect(lambda *_: self._timer.start())
+    def _pixel_um(self) -> float | None:
+        slide = current_slide(self.viewer)
+        return slide.pixel.um if slide is not None else None
+
+    def _describe_source(self, cells) -> str:
+        slide = current_slide(self.viewer)
+        who = (f"Cells: <b>{cells.name}</b>" if cells is not None else
+               "Cells: none yet — segment the slide to assign cells (you can draw regions now)")
+        px = (f"Areas in µm²: {slide.pixel.describe(slide.name)}." if slide is not None
+              else "No slide open: areas in px².")
+        return f"{who}<br>{px}"
+
+    def _follow_slide(self) -> None:
+        """Refresh when the current slide's pixel size or cells change (Slide dock)."""
+        slide = current_slide(self.viewer)
+        if slide is self._slide:
+            return
+        if self._slide is not None:
+            self._slide.changed.disconnect(self._schedule)
+        if slide is not None:
+            slide.changed.connect(self._schedule)
+        self._slide = slide
+
+    # ------------------------------------------------------------------ drawing
+    def _class_picked(self, *_) -> None:
+        self.layer.arm(self.classes.current())
 
     @notify_errors
-    def new_region(self) -> None:
-        """Put the regions layer in polygon-drawing mode for the selected class."""
-        layer = self.shapes_layer()
-        cls = self.current_class()
-        layer.feature_defaults = {**_DEFAULTS, "region": cls}
-        layer.current_face_color = hex_of(self.classes.color_map().get(cls, color_for(cls)))
-        layer.current_edge_color = layer.current_face_color
-        self.viewer.layers.selection.active = layer
-        layer.mode = "add_polygon"
-        self.status.setText(f"Drawing '{cls}': click the outline, double-click to finish.")
+    def draw_region(self) -> None:
+        """Put the regions layer in polygon mode for the selected class."""
+        cls = self.classes.current()
+        self.layer.draw(cls, self._grid())
+        self.draw.status.setText(f"Drawing <b>{cls}</b>: click around the region, double-click "
+                                 "to close it. Pick another class to draw the next one.")
 
-    def _recolor_shapes(self) -> None:
-        layer = self.shapes_layer(create=False)
-        if layer is None or not len(layer.data) or "region" not in layer.features:
-            return
-        cmap = self.classes.color_map()
-        edge = np.array([[*np.asarray(cmap.get(str(r), color_for(str(r)))) / 255, 1.0]
-                         for r in layer.features["region"]])
-        face = edge.copy()
-        face[:, 3] = 0.5
-        if "hole" in layer.features:
-            face[(layer.features["hole"] == True).to_numpy(bool), 3] = 0.0  # noqa: E712
-        layer.face_color = face
-        layer.edge_color = edge
-
-    # ------------------------------------------------------------------ regions
-    def _pixel_vertices(self, layer, ref) -> list[np.ndarray]:
-        """Shape vertices in the cells' pixel grid (layers may differ in scale)."""
-        out = []
-        s, t = np.asarray(layer.scale[-2:]), np.asarray(layer.translate[-2:])
-        rs, rt = np.asarray(ref.scale[-2:]), np.asarray(ref.translate[-2:])
-        for v in layer.data:
-            out.append((np.asarray(v)[:, -2:] * s + t - rt) / rs)
-        return out
-
-    def regions(self, ref=None) -> list:
-        """Regions drawn in the layer, in pixel coordinates of the cells' labels."""
-        layer = self.shapes_layer(create=False)
-        if layer is None or not len(layer.data):
-            return []
-        if ref is None:
-            ref, _ = cells_table(self.viewer)
-        feats = shapes_to_features(self._pixel_vertices(layer, ref), layer.shape_type,
-                                   layer.features, default_class=self.current_class())
-        return features_to_regions(feats)
-
-    def _auto_assign(self) -> None:
-        try:
-            cells_table(self.viewer)
-        except Exception:
-            return
-        self.assign()
+    def _drawn(self, region_class: str, n: int) -> None:
+        self.draw.status.setText(f"Drawn: {n} <b>{region_class}</b> region{'s' if n > 1 else ''}"
+                                 ". Click the outline of the next one, or pick another class.")
 
     @notify_errors
-    def assign(self) -> pd.DataFrame:
-        """Assign every cell to a region; update the cell table and the counts."""
-        ref, table = cells_table(self.viewer)
-        regs = self.regions(ref)
-        table[REGION] = assign_regions(table, regs) if regs else ""
-        set_cell_table(ref, table)
-        px = ref.metadata.get("pixel_size_um") or (
-            float(ref.scale[-1]) if float(ref.scale[-1]) != 1.0 else None)
-        counts = region_counts(table, regs or None, px)
-        show = counts.rename(columns={"n_cells": "cells", "cell_area_um2": "cell area µm²",
-                                      "region_area": "region area " + ("µm²" if px else "px²")})
-        show["region"] = show["region"].replace("", "(outside)")
-        fill_table(self.counts, show)
-        self.status.setText(f"{len(table)} cells assigned to {len(regs)} region shape(s).")
+    def set_class(self) -> None:
+        """Give the shapes selected in the regions layer the selected class."""
+        cls = self.classes.current()
+        n = self.layer.set_class(cls)
+        if not n:
+            raise DvpInputError("no shape selected: select shapes of the 'regions' layer "
+                                "(select tool, S), then click again")
+        self.draw.status.setText(f"{n} shape(s) are now <b>{cls}</b>.")
+
+    # ------------------------------------------------------------------ cells
+    def refresh(self) -> None:
+        """Say which cells are used; with a regions layer, assign the cells (else show counts).
+
+        Without a regions layer the cells' ``region`` column is left as it is
+        (it may come from a file or the command line).
+        """
+        self._follow_slide()
+        cells = cells_layer(self.viewer, required=False)
+        self.counts.source.setText(self._describe_source(cells))
+        has_table = cells is not None and CELL_ID in cells.features.columns
+        if self.layer.get() is not None and has_table:
+            self.assign()
+        elif has_table and REGION in cells.features.columns:
+            table = cell_table_of(cells)
+            self.counts.show_counts(counts_for_display(region_counts(table), self._pixel_um()))
+        else:
+            ref = self._ref()
+            regs = self.layer.regions(ref) if ref is not None else []
+            self.counts.show_counts(areas_for_display(regs, self._pixel_um()))
+
+    @notify_errors
+    def assign(self) -> pd.DataFrame | None:
+        """Give every cell the region its centre lies in; show cells and area per region."""
+        cells = cells_layer(self.viewer)
+        table = cell_table_of(cells)
+        if CELL_ID not in table.columns:
+            raise DvpInputError(f"labels layer '{cells.name}' has no cell table yet; measure "
+                                "the cells (Segment dock) first")
+        regs = self.layer.regions(cells)
+        values = assign_regions(table, regs).to_numpy() if regs else np.full(len(table), "")
+        merged = table
+        if not _same(table, values):  # write only a change (other docks follow the table)
+            merged = update_cells(cells, pd.DataFrame({CELL_ID: table[CELL_ID].to_numpy(),
+                                                       REGION: values}),
+                                  step="regions", parent=self)
+            if merged is None:
+                return None
+        px = self._pixel_um()
+        counts = region_counts(merged, regs or None, px)
+        self.counts.show_counts(counts_for_display(counts, px))
+        self.counts.source.setText(self._describe_source(cells))
         return counts
 
     # ------------------------------------------------------------------ GeoJSON
     @notify_errors
     def import_geojson(self, path: str) -> None:
-        """Add the annotations of a (QuPath) GeoJSON file as regions."""
-        try:
-            ref, _ = cells_table(self.viewer)
-            shape = ref.data.shape[-2:]
-        except Exception:
-            ref, shape = None, None
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", GeoJsonWarning)
-            regs = features_to_regions(read_geojson(path, image_shape=shape))
-        for w in caught:
-            show_warning(str(w.message))
-        if not regs:
-            show_warning(f"{path}: no annotation polygons found")
-            return
-        data, types, feats = features_to_shapes(regions_to_features(regs))
-        for name in dict.fromkeys(feats["region"]):
-            if name not in self.classes.names():
-                self.classes.add(name, next((r.color for r in regs if r.region_class == name
-                                             and r.color), color_for(name)))
-        layer = self.shapes_layer()
-        if ref is not None:  # shapes are pixels of the labels: bring them onto the layer grid
-            s, t = np.asarray(layer.scale[-2:]), np.asarray(layer.translate[-2:])
-            data = [(d * np.asarray(ref.scale[-2:]) + np.asarray(ref.translate[-2:]) - t) / s
-                    for d in data]
-        old = layer.features.copy()
-        if len(old) and "group" in old:
-            feats["group"] += int(pd.to_numeric(old["group"], errors="coerce").max()) + 1
-        layer.add(data, shape_type=types)
-        layer.features = pd.concat([old, feats], ignore_index=True)[list(SHAPE_COLUMNS)]
-        self._recolor_shapes()
-        show_info(f"imported {len(regs)} region(s) from {path}")
+        """Add a (QuPath) GeoJSON file: regions into the regions layer, points as layers."""
+        ref = self._ref()
+        shape = tuple(level0(ref).shape[-2:]) if ref is not None else None
+        if ref is not None and getattr(ref, "rgb", False):
+            shape = tuple(level0(ref).shape[:2])
+        got = geojson_layer_data(path, image_shape=shape)
+        for note in got.notes:
+            show_warning(note)
+        grid = self._grid()
+        for data, meta, kind in got.layers:
+            if meta.get("name") == REGIONS_LAYER:
+                table = meta["features"]
+                for cls, color in zip(table["region"], table["color"], strict=True):
+                    self.classes.ensure(cls or "region", _rgb(color))
+                self.layer.add(data, list(meta["shape_type"]), table, ref, grid)
+                continue
+            meta = {**meta, **grid,
+                    "metadata": {**meta.get("metadata", {}), **grid.get("metadata", {})}}
+            self.viewer.add_layer(Layer.create(data, meta, kind))
+        show_info(f"{Path(path).name}: imported {describe(got.found)}")
 
     @notify_errors
     def export_geojson(self, path: str) -> None:
-        """Write the regions as a QuPath-compatible GeoJSON FeatureCollection."""
-        regs = self.regions()
-        cmap = self.classes.color_map()
+        """Write the regions as a QuPath-compatible GeoJSON FeatureCollection (slide pixels)."""
+        layer = self.layer.get()
+        ref = self._ref() or layer
+        regs = self.layer.regions(ref) if ref is not None else []
+        if not regs:
+            raise DvpInputError("no regions to export; draw or import regions first")
+        cmap = self.classes.colors()
         for r in regs:
-            r.color = r.color or cmap.get(r.region_class)
+            r.color = cmap.get(r.region_class, r.color)
         write_geojson(path, regions_to_features(regs))
         show_info(f"wrote {len(regs)} region(s) to {path}")
 
-    def _import_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import regions", "",
-                                              "GeoJSON (*.geojson *.json)")
-        if path:
-            self.import_geojson(path)
 
-    def _export_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export regions", "regions.geojson",
-                                              "GeoJSON (*.geojson)")
-        if path:
-            self.export_geojson(path)
+def _same(table: pd.DataFrame, regions) -> bool:
+    """Whether the table already holds exactly these regions, written by the regions step."""
+    if REGION not in table.columns or provenance(table).get(REGION) != "regions":
+        return False
+    return bool((table[REGION].astype(str).to_numpy() == regions.astype(str)).all())
+
+
+def _rgb(hex_color: str) -> tuple[int, int, int] | None:
+    if not isinstance(hex_color, str) or len(hex_color) != 7:
+        return None
+    return tuple(int(hex_color[k:k + 2], 16) for k in (1, 3, 5))  # type: ignore[return-value]
