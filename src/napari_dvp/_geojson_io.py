@@ -13,7 +13,6 @@ imports; every napari shape keeps its class, name and colour.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._reader import guarded_reader
 from .core.errors import DvpError, DvpInputError, one_line
 from .core.geojson import (
     GeoJsonWarning,
@@ -34,12 +34,14 @@ from .core.geojson import (
     shapes_to_features,
     write_geojson,
 )
+from .core.limits import check_input_file, loads_json
 from .core.regions import color_for
 
 MAX_DETECTION_SHAPES = 5000
 SUFFIXES = (".geojson", ".json")
 
 
+@guarded_reader
 def get_reader(path: str | list[str]):
     """npe2 reader hook: a callable for GeoJSON files, None for anything else."""
     if isinstance(path, (list, tuple)):
@@ -51,9 +53,9 @@ def get_reader(path: str | list[str]):
         return None
     if p.suffix.lower() == ".json":
         try:
-            with open(p, encoding="utf-8") as fh:
-                if not looks_like_geojson(json.load(fh)):
-                    return None
+            check_input_file(p, "JSON file")
+            if not looks_like_geojson(loads_json(p.read_text(encoding="utf-8"), p.name)):
+                return None
         except (OSError, ValueError):
             return None
     try:  # read now: a broken file is a notification, not a traceback

@@ -66,9 +66,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, output, summary) -> int:
+    import sys
+    import warnings
+
     from ..core.cells.table_io import read_cell_table as read_table
     from ..core.cells.table_io import write_table
-    from ..core.classes.classifier import load_classifier
+    from ..core.classes.classifier import UntrustedCodeWarning, load_classifier
     from ..core.classes.gating import apply_gating, default_thresholds
     from ..core.classes.overlay import class_region_matrix, class_region_table
 
@@ -82,7 +85,11 @@ def _run(args: argparse.Namespace, output, summary) -> int:
                 f"{m}={scheme.thresholds[m]:.4g}" for m in missing))
         table["class"] = apply_gating(table, scheme)
     else:
-        clf = load_classifier(args.classifier, table, trust=args.trust)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UntrustedCodeWarning)
+            clf = load_classifier(args.classifier, table, trust=args.trust)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
         pred = clf.predict(table)
         for c in pred.columns:
             table[c] = pred[c]

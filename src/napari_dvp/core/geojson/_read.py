@@ -13,6 +13,7 @@ import shapely
 import shapely.geometry
 
 from ..errors import DvpInputError, one_line
+from ..limits import check_input_file, loads_json
 from ._model import GeoFeature, GeoJsonWarning
 
 
@@ -31,8 +32,10 @@ def read_geojson(path: str | os.PathLike[str], image_shape: Sequence[int] | None
         drop what lies wholly outside, warn), ``"error"`` or ``"keep"``.
     """
     try:
+        if os.path.exists(path):  # a regular file under the size cap (never a FIFO)
+            check_input_file(path, "GeoJSON file")
         with open(path, encoding="utf-8") as fh:
-            obj = json.load(fh)
+            obj = loads_json(fh.read(), f"GeoJSON file {os.path.basename(path)}")
     except FileNotFoundError:
         raise DvpInputError(f"GeoJSON file {path} not found") from None
     except OSError as exc:
