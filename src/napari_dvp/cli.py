@@ -80,8 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         except KeyboardInterrupt:
             _stop_children()
-            print(f"{name}: interrupted; no output was written (earlier outputs are as they "
-                  "were)", file=sys.stderr)
+            print(f"{name}: interrupted; nothing half-written was left (outputs appear whole "
+                  "or not at all)", file=sys.stderr, flush=True)
+            if argv is None and not args.debug:
+                _mute_stderr()  # libraries' exit-time complaints (dask) after our one line
             return 130
         except OSError as exc:  # permission, read-only or full disk, a path that is a file …
             if args.debug:
@@ -131,6 +133,9 @@ def _sigint() -> Iterator[None]:
             _stop_children()
             os.write(2, b"napari-dvp: interrupted\n")
             os._exit(130)
+        import logging
+
+        logging.disable(logging.CRITICAL)  # dask & co. log their teardown; we print one line
         if not defer_interrupt(raise_interrupt):
             raise KeyboardInterrupt
 
@@ -139,6 +144,20 @@ def _sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        if hits:
+            import logging
+
+            logging.disable(logging.NOTSET)
+
+
+def _mute_stderr() -> None:
+    """Send what the interpreter and libraries print at exit to /dev/null (after an interrupt)."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
 
 
 def _stop_children() -> None:
