@@ -66,14 +66,14 @@ def _partials(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory) -> Path:
-    """A 1024² sample and a selection of every cell: an export that takes seconds."""
+    """A 512² sample and a selection of every cell: an export that takes a few seconds."""
     from napari_dvp.core.synthetic import write_sample
 
     root = tmp_path_factory.mktemp("signals")
-    write_sample(root / "s.ome.tif", size=1024, seed=2)
+    write_sample(root / "s.ome.tif", size=512, seed=2)
     cells = pd.read_csv(root / "s_cells.csv")
     pd.DataFrame({"cell_id": cells["cell_id"],
-                  "sample": [f"S{k % 40:02d}" for k in range(len(cells))]}
+                  "sample": [f"S{k % 24:02d}" for k in range(len(cells))]}
                  ).to_csv(root / "selection.csv", index=False)
     return root
 
@@ -81,7 +81,7 @@ def big(tmp_path_factory) -> Path:
 def _export(folder: Path, big: Path) -> list[str]:
     return [sys.executable, "-m", "napari_dvp", "export-lmd", "--labels",
             str(big / "s_labels.tif"), "--selection", str(big / "selection.csv"),
-            "--calibration", "5,5;5,1000;1000,500", "--out", str(folder / "lmd"),
+            "--calibration", "5,5;5,500;500,250", "--out", str(folder / "lmd"),
             "--pixel-size-um", "0.5"]
 
 
@@ -124,7 +124,7 @@ def test_sigint_segment_stops_dask_workers(big, tmp_path):
     out = tmp_path / "labels.zarr"
     proc = subprocess.Popen([sys.executable, "-m", "napari_dvp", "segment",
                              str(big / "s.ome.tif"), "--out", str(out), "--workers", "2",
-                             "--tile-size", "256"], stdout=subprocess.PIPE,
+                             "--tile-size", "128"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env())
     _wait_for(lambda: len(_descendants(proc.pid)) >= 3, 300, proc)  # tracker + 2 workers
     time.sleep(1.0)

@@ -211,11 +211,11 @@ def _check_decompressed(p: Path, size: int, what: str, cap: int) -> None:
     except DvpInputError:
         raise
     except (OSError, EOFError, ValueError) as exc:  # damaged stream: the reader says it better
-        raise DvpInputError(f"{what} {p.name} could not be decompressed ({type(exc).__name__}: "
-                            f"{exc}); copy or export it again") from None
+        raise DvpInputError(f"{what} {p.name} is damaged: it could not be decompressed "
+                            f"({type(exc).__name__}: {exc}); copy or export it again") from None
     except Exception as exc:  # zipfile.BadZipFile, lzma.LZMAError …
-        raise DvpInputError(f"{what} {p.name} could not be decompressed ({type(exc).__name__}); "
-                            "copy or export it again") from None
+        raise DvpInputError(f"{what} {p.name} is damaged: it could not be decompressed "
+                            f"({type(exc).__name__}); copy or export it again") from None
 
 
 def _count(fh, limit: int, bomb) -> int:

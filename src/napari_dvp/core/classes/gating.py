@@ -31,6 +31,7 @@ from ..atomic import write_text_atomic
 from ..cells.columns import CLASS, mean_column, median_column
 from ..errors import DvpInputError
 from ..limits import check_input_file, loads_json
+from ..names import check_name
 
 UNCLASSIFIED = ""  #: class of a cell that meets no rule
 FORMAT = "napari-dvp gating"
@@ -130,6 +131,8 @@ class GatingScheme:
             raise DvpInputError(f"gating file gives marker {bad[0]!r} the threshold "
                                 f"{thr[bad[0]]}; thresholds must be finite numbers, set it in "
                                 "the Gating widget")
+        for r in rules:
+            check_name(r.name, "class name", "the gating file")
         scheme = cls(rules=rules, thresholds=thr, statistic=str(d.get("statistic", "mean")))
         for r in scheme.rules:
             compile_rule(r.expr)
@@ -148,6 +151,7 @@ def parse_rules(text: str) -> list[GateRule]:
         name, expr = (s.strip() for s in line.split(":", 1))
         if not name:
             raise DvpInputError(f"rule line {i} has no class name before ':'")
+        check_name(name, "class name", f"rule line {i}")
         compile_rule(expr)
         rules.append(GateRule(name, expr))
     return rules

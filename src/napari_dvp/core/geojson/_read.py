@@ -14,6 +14,7 @@ import shapely.geometry
 
 from ..errors import DvpInputError, one_line
 from ..limits import check_input_file, loads_json
+from ..names import check_names
 from ._model import GeoFeature, GeoJsonWarning
 
 
@@ -47,7 +48,11 @@ def read_geojson(path: str | os.PathLike[str], image_shape: Sequence[int] | None
         raise DvpInputError(f"{path} is not GeoJSON (not valid JSON: {exc.__class__.__name__} "
                             f"at {getattr(exc, 'pos', '?')}); export it again from QuPath"
                             ) from None
-    return parse_geojson(obj, image_shape=image_shape, outside=outside, source=str(path))
+    feats = parse_geojson(obj, image_shape=image_shape, outside=outside, source=str(path))
+    where = os.path.basename(path)
+    check_names((f.class_name for f in feats), "class", where)
+    check_names((f.name for f in feats), "name", where)
+    return feats
 
 
 def looks_like_geojson(obj: Any) -> bool:
