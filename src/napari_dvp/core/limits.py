@@ -148,7 +148,7 @@ def check_input_file(path: str | os.PathLike[str], what: str = "file", *,
     except OSError as exc:
         raise DvpInputError(f"cannot read {what} {p} ({exc.strerror or exc})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise DvpInputError(f"{what} {p} is a folder; give a file")
+        raise DvpInputError(f"cannot read {what} {p}: it is a folder; give a file")
     if not stat.S_ISREG(st.st_mode):
         kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
                 "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else

@@ -43,7 +43,7 @@ from pathlib import Path
 from .atomic import MARKER, clean_stale, unknown_files, write_marker
 from .errors import DvpInputError
 
-__all__ = ["Outputs", "critical", "defer_interrupt", "rollback_all"]
+__all__ = ["Outputs", "check_output", "critical", "defer_interrupt", "rollback_all"]
 
 PathLike = str | os.PathLike[str]
 
@@ -94,7 +94,7 @@ class Outputs:
                 self.input(p, check=check_inputs)
 
     # ------------------------------------------------------------------ declaring
-    def input(self, path: PathLike, what: str = "input", check: bool = True) -> Path:
+    def input(self, path: PathLike, what: str = "input file", check: bool = True) -> Path:
         """Declare one more input (a file or a folder such as ``.zarr``)."""
         p = Path(path)
         try:
@@ -302,6 +302,22 @@ class Outputs:
         self._done = True
         if self in _ACTIVE:
             _ACTIVE.remove(self)
+
+
+def check_output(path: PathLike, *, folder: bool = False, inputs: Iterable[PathLike] = (),
+                 overwrite: bool = False, option: str = "output") -> None:
+    """Check one output against the policy without writing anything (for a dock).
+
+    Raises the same one-line :class:`DvpInputError` a command would: the
+    output is an input or holds one, exists (unless ``overwrite``), holds files
+    napari-dvp did not write, or its folder is a file or not writable. A dock
+    calls it before starting a long job and asks "Replace?" when the only
+    complaint is an earlier napari-dvp output (then passes ``overwrite=True``).
+    """
+    out = Outputs("check", inputs, overwrite=overwrite, check_inputs=False)
+    target = _absolute(Path(path))
+    out._check_parent(target, Path(path), option)
+    out._check_target(target, Path(path), option, folder)
 
 
 def _entries(folder: Path) -> Iterator[str]:
