@@ -92,13 +92,16 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
 def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a fresh temporary folder beside ``target``; it becomes ``target`` on success.
 
-    The folder gets a :data:`MARKER` listing every file in it. An existing
+    Leftover temporaries of killed processes beside ``target`` are removed
+    first (:func:`clean_stale`). The folder gets a :data:`MARKER` listing
+    every file in it. An existing
     ``target`` folder is replaced only after everything was written, and only
     if napari-dvp wrote everything in it (else :class:`DvpInputError`, and
     ``target`` stays as it was).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(target.parent)  # leftovers of a killed export beside it (widgets too)
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), suffix=".partial",
                                 dir=target.parent))
     try:
