@@ -64,6 +64,7 @@ class _Target:
     staged: Path  #: where the command writes it
     in_place: bool = False
     backup: Path | None = None  #: in-place folders: the previous folder, restored on error
+    created: bool = False  #: in-place folders: this run made the folder now at ``path``
 
 
 class Outputs:
@@ -139,14 +140,16 @@ class Outputs:
             clean_stale(target.parent)
         stage = self._stage(target.parent)
         t = _Target(target, option, folder, stage / target.name, in_place)
+        self.targets.append(t)  # before anything moves, so a rollback knows about it
         if in_place:
-            if target.exists():
-                t.backup = stage / ".previous"
-                os.replace(target, t.backup)
-            target.mkdir()
-            write_marker(target, complete=False, command=self.command)
-            t.staged = target
-        self.targets.append(t)
+            with critical():
+                if target.exists():
+                    os.replace(target, stage / ".previous")
+                    t.backup = stage / ".previous"
+                target.mkdir()
+                t.created = True
+                write_marker(target, complete=False, command=self.command)
+                t.staged = target
         return t.staged
 
     def _check_parent(self, target: Path, given: Path, option: str) -> None:
@@ -287,7 +290,8 @@ class Outputs:
         with critical():
             for t in self.targets:
                 if t.in_place:
-                    shutil.rmtree(t.path, ignore_errors=True)
+                    if t.created:
+                        shutil.rmtree(t.path, ignore_errors=True)
                     if t.backup is not None and t.backup.exists():
                         with contextlib.suppress(OSError):
                             os.replace(t.backup, t.path)
