@@ -18,7 +18,6 @@ imports; every napari shape keeps its class, name and colour.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._reader import guarded_reader
 from .core.errors import DvpError, DvpInputError, one_line
 from .core.geojson import (
     GeoJsonWarning,
@@ -40,6 +40,7 @@ from .core.geojson import (
     shapes_to_features,
     write_geojson,
 )
+from .core.limits import check_input_file, loads_json
 from .core.regions import color_for
 from .core.regions.annotations import SortedAnnotations, describe, sort_features
 
@@ -51,6 +52,7 @@ REGIONS_LAYER = "regions"
 """Name of the Regions dock's layer."""
 
 
+@guarded_reader
 def get_reader(path: str | list[str]):
     """npe2 reader hook: a reader for GeoJSON files, ``None`` for anything else.
 
@@ -78,9 +80,9 @@ def get_reader(path: str | list[str]):
 
 def _json_is_geojson(p: Path) -> bool:
     try:
-        with open(p, encoding="utf-8") as fh:
-            return looks_like_geojson(json.load(fh))
-    except (OSError, ValueError):
+        check_input_file(p, "JSON file")
+        return looks_like_geojson(loads_json(p.read_text(encoding="utf-8"), p.name))
+    except (OSError, ValueError, DvpError):
         return False
 
 

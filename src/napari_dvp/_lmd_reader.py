@@ -18,12 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from ._reader import guarded_reader
 from .core.errors import DvpError, one_line
 from .core.lmd.calibration import Calibration
 from .core.lmd.export import SETTINGS_NAME
 from .core.lmd.leica_xml import is_leica_xml, read_leica_xml
 
 
+@guarded_reader
 def napari_get_reader(path):
     """Return a reader for a Leica LMD ``.xml`` file, else ``None`` (never raises)."""
     try:

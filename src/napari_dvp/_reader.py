@@ -10,6 +10,7 @@ ever escapes.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,9 +22,33 @@ from .core.slide.layers import layer_data
 PathLike = str | os.PathLike[str]
 LayerData = tuple[Any, dict[str, Any], str]
 
-__all__ = ["get_reader", "read_image"]
+__all__ = ["get_reader", "guarded_reader", "read_image"]
 
 
+def guarded_reader(hook: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an npe2 ``get_reader`` hook so that nothing ever raises out of it.
+
+    A :class:`DvpError` becomes one warning notification (its one line); any
+    other exception (a bug, ``RecursionError``, ``MemoryError`` …) one warning
+    naming the file — and ``None``, so napari offers its other readers.
+    """
+
+    @functools.wraps(hook)
+    def wrapper(path: Any) -> Any:
+        try:
+            return hook(path)
+        except DvpError as exc:
+            _warn(one_line(exc))
+        except Exception as exc:
+            name = os.path.basename(str(path if not isinstance(path, list | tuple) else
+                                        (path[0] if path else "")))
+            _warn(f"could not read {name} ({type(exc).__name__}: {one_line(exc)[:200]})")
+        return None
+
+    return wrapper
+
+
+@guarded_reader
 def get_reader(path: PathLike | Sequence[PathLike]) -> Callable[..., list[LayerData]] | None:
     """Return a reader function for ``path``, or ``None`` if napari-dvp does not read it.
 

@@ -1,13 +1,25 @@
-"""Start a private Xvfb virtual screen when napari must render without a display."""
+"""Start a private Xvfb virtual screen when napari must render without a display.
+
+The server never outlives napari-dvp: it runs in its own session (a Ctrl-C in
+the terminal reaches napari-dvp, which then stops it), it is stopped at exit
+and by :func:`stop_all` (the CLI's interrupt handling), and on Linux the
+kernel sends it SIGTERM if napari-dvp dies without a chance to clean up
+(``kill -9``, a crash).
+"""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
 
 from .core.errors import DvpError
+
+_RUNNING: list[subprocess.Popen] = []
 
 
 def ensure_display() -> None:
@@ -32,7 +44,10 @@ def ensure_display() -> None:
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
     )
+    _RUNNING.append(proc)
     os.close(write_fd)
     with os.fdopen(read_fd) as fh:
         number = fh.readline().strip()
@@ -43,8 +58,26 @@ def ensure_display() -> None:
     atexit.register(_stop, proc)
 
 
+def stop_all() -> None:
+    """Stop every Xvfb this process started (idempotent)."""
+    for proc in list(_RUNNING):
+        _stop(proc)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to SIGTERM this child when the parent dies (``prctl(PR_SET_PDEATHSIG)``)."""
+    import ctypes
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """Terminate Xvfb and wait for it (kill it if it does not stop within 5 s)."""
+    if proc in _RUNNING:
+        _RUNNING.remove(proc)
+    if proc.poll() is not None:
+        return
     proc.terminate()
     try:
         proc.wait(timeout=5)

@@ -2,30 +2,50 @@
 
 Errors the user can fix (:class:`~napari_dvp.core.errors.DvpError`) print one
 line on stderr and exit non-zero (2 for bad input); no traceback unless
-``--debug`` is given.
+``--debug`` is given. So do mistyped options (argparse), files the system
+refuses (permission, disk full: ``OSError``), input nested too deeply
+(``RecursionError``) and input too big for the memory (``MemoryError``).
+
+Ctrl-C (SIGINT) anywhere exits 130 with one line: the first one unwinds the
+run (outputs are rolled back by :class:`~napari_dvp.core.outputs.Outputs`,
+child processes are stopped by their context managers), a second one during
+that clean-up stops at once (after rolling back what it can).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import pkgutil
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 from . import __version__, commands
 from .core.errors import DvpError, one_line
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``napari-dvp CMD: error: …``) and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)",
+              file=sys.stderr)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every sub-command found in :mod:`napari_dvp.commands`."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="napari-dvp",
         description="Deep Visual Proteomics: from tissue image to cut plan to protein map.",
     )
     parser.add_argument("--version", action="version", version=f"napari-dvp {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue
@@ -39,34 +59,112 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``napari-dvp``; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, a mistyped option (one line, exit 2)
+        return exc.code if isinstance(exc.code, int) else 2
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 1
-    try:
-        return int(args._run(args) or 0)
-    except DvpError as exc:
-        if args.debug:
-            raise
-        print(f"napari-dvp {args.command}: error: {one_line(exc)}", file=sys.stderr)
-        return exc.exit_code
-    except BrokenPipeError:  # output piped into `head` & co.: the work is done, stay quiet
-        import os
+    name = f"napari-dvp {args.command}"
+    with _sigint():
+        try:
+            return int(args._run(args) or 0)
+        except DvpError as exc:
+            if args.debug:
+                raise
+            print(f"{name}: error: {one_line(exc)}", file=sys.stderr)
+            return exc.exit_code
+        except BrokenPipeError:  # output piped into `head` & co.: the work is done, stay quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except KeyboardInterrupt:
+            _stop_children()
+            print(f"{name}: interrupted; nothing half-written was left (outputs appear whole "
+                  "or not at all)", file=sys.stderr, flush=True)
+            if argv is None and not args.debug:
+                _mute_stderr()  # libraries' exit-time complaints (dask) after our one line
+            return 130
+        except OSError as exc:  # permission, read-only or full disk, a path that is a file …
+            if args.debug:
+                raise
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"{name}: error: cannot read or write{where}: "
+                  f"{exc.strerror or one_line(exc)}; check the path, its permissions and the "
+                  "free disk space", file=sys.stderr)
+            return 2
+        except RecursionError:
+            if args.debug:
+                raise
+            print(f"{name}: error: an input is nested too deeply to read (JSON, rules); it is "
+                  "not a file napari-dvp or QuPath wrote", file=sys.stderr)
+            return 2
+        except MemoryError:
+            if args.debug:
+                raise
+            print(f"{name}: error: not enough memory for this input; use a smaller input or "
+                  "lower NAPARI_DVP_MAX_MEMORY_GB so it is refused early", file=sys.stderr)
+            return 2
+        except Exception as exc:  # a bug, but the user still gets one line
+            if args.debug:
+                raise
+            print(f"{name}: internal error: {type(exc).__name__}: {one_line(exc)} "
+                  "(rerun with --debug for details and please report it)", file=sys.stderr)
+            return 1
 
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:
-        print(f"napari-dvp {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # a bug, but the user still gets one line
-        if args.debug:
-            raise
-        print(
-            f"napari-dvp {args.command}: internal error: {type(exc).__name__}: {one_line(exc)} "
-            "(rerun with --debug for details and please report it)",
-            file=sys.stderr,
-        )
-        return 1
+
+@contextlib.contextmanager
+def _sigint() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt once (never inside a commit); a second one stops now."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from .core.outputs import defer_interrupt, rollback_all
+
+    hits = []
+
+    def raise_interrupt() -> None:
+        raise KeyboardInterrupt
+
+    def handler(signum, frame) -> None:
+        hits.append(signum)
+        if len(hits) > 1:  # impatient: roll back what we can and stop
+            rollback_all()
+            _stop_children()
+            os.write(2, b"napari-dvp: interrupted\n")
+            os._exit(130)
+        import logging
+
+        logging.disable(logging.CRITICAL)  # dask & co. log their teardown; we print one line
+        if not defer_interrupt(raise_interrupt):
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if hits:
+            import logging
+
+            logging.disable(logging.NOTSET)
+
+
+def _mute_stderr() -> None:
+    """Send what the interpreter and libraries print at exit to /dev/null (after an interrupt)."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+
+
+def _stop_children() -> None:
+    """Stop child processes napari-dvp started (the Xvfb virtual screen)."""
+    xvfb = sys.modules.get(f"{__package__}._xvfb")
+    if xvfb is not None:
+        xvfb.stop_all()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -429,6 +429,165 @@ def _(p: Path) -> None:
     p.write_text("cell_id,mean_CD8\n1,10\n")
 
 
+# ----------------------------------------------------------------------------- issue 16
+# Hostile files (attacks, bombs, lying metadata) for each reader; the command-level
+# cases (outputs, signals, options) are in tests/unit/test_hostile*.py.
+class _Payload:
+    """Unpickling this creates ``<file>.PAYLOAD_RAN`` beside the file: it must never happen."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = str(target) + ".PAYLOAD_RAN"
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.target),))
+
+
+@_gen("image", "ome_sizec3_five_pages.ome.tif")
+def _(p: Path) -> None:
+    import tifffile
+
+    tifffile.imwrite(p, np.ones((5, 32, 32), np.uint16), ome=True, metadata={"axes": "CYX"})
+    tifffile.tiffcomment(p, tifffile.tiffcomment(p).replace('SizeC="5"', 'SizeC="3"').encode())
+
+
+@_gen("image", "ome_claims_1e6_squared.ome.tif")
+def _(p: Path) -> None:
+    import tifffile
+
+    tifffile.imwrite(p, np.ones((1, 64, 64), np.uint16), ome=True, metadata={"axes": "CYX"})
+    xml = tifffile.tiffcomment(p)
+    tifffile.tiffcomment(p, xml.replace('SizeX="64"', 'SizeX="1000000"')
+                         .replace('SizeY="64"', 'SizeY="1000000"').encode())
+
+
+@_gen("image", "pages_3000_1x1.tif")
+def _(p: Path) -> None:
+    import tifffile
+
+    with tifffile.TiffWriter(p) as tw:
+        for i in range(3000):
+            tw.write(np.array([[i % 251]], np.uint8), contiguous=True)
+
+
+@_gen("image", "one_pixel.tif")
+def _(p: Path) -> None:
+    _small_tiff(p, data=np.ones((1, 1), np.uint16))
+
+
+@_gen("image", "planes_600.tif")
+def _(p: Path) -> None:
+    _small_tiff(p, data=np.zeros((600, 32, 32), np.uint8))
+
+
+@_gen("geojson", "nested_100000.geojson")
+def _(p: Path) -> None:
+    p.write_text('{"type":"FeatureCollection","features":' + "[" * 100_000 + "]" * 100_000
+                 + "}")
+
+
+@_gen("gating", "nested_100000.json")
+def _(p: Path) -> None:
+    p.write_text('{"rules":' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+@_gen("gating", "parentheses_5000_rules.txt")
+def _(p: Path) -> None:
+    p.write_text("T: " + "(" * 5000 + "CD8+" + ")" * 5000 + "\n")
+
+
+@_gen("gating", "terms_5000_rules.txt")
+def _(p: Path) -> None:
+    p.write_text("T: " + " and ".join(["CD8+"] * 5000) + "\n")
+
+
+@_gen("proteomics", "gzip_bomb.pg_matrix.tsv.gz")
+def _(p: Path) -> None:
+    with open(p, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9,
+                                             mtime=0) as fh:
+        fh.write(b"Protein.Group\tGenes\tTEN_A1\tTEN_A2\n")
+        block = b" " * (1 << 20)
+        for _ in range(80):
+            fh.write(block)
+
+
+def _forest_npz(p: Path, **changes) -> None:
+    """A genuine data-only classifier (mean_DAPI, mean_CD8), then ``changes`` applied."""
+    import pandas as pd
+
+    from napari_dvp.core.classes.classifier import CellClassifier, classifier_to_bytes
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"cell_id": np.arange(1, 41), "mean_DAPI": rng.random(40) * 100,
+                          "mean_CD8": rng.random(40) * 100})
+    clf = CellClassifier(n_estimators=3, features=["mean_DAPI", "mean_CD8"]).train(
+        table, {i: "ab"[i % 2] for i in range(1, 41)})
+    p.write_bytes(classifier_to_bytes(clf))
+    if not changes:
+        return
+    with np.load(p, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    for k, v in changes.items():
+        if k in arrays:
+            arrays[k] = v(arrays[k]) if callable(v) else v
+        else:
+            meta[k] = v
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(p, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@_gen("classifier", "pickle_payload.joblib")
+def _(p: Path) -> None:
+    import joblib
+
+    joblib.dump({"format": "napari-dvp cell classifier", "model": _Payload(p)}, p, compress=3)
+
+
+@_gen("classifier", "pickle_payload_protocol0.npz")
+def _(p: Path) -> None:
+    import pickle
+
+    p.write_bytes(pickle.dumps(_Payload(p), protocol=0))
+
+
+@_gen("classifier", "object_array.npz")
+def _(p: Path) -> None:
+    with open(p, "wb") as fh:
+        np.savez(fh, meta=np.array([_Payload(p)], dtype=object))
+
+
+@_gen("classifier", "features_5.npz")
+def _(p: Path) -> None:
+    _forest_npz(p, features=5)
+
+
+@_gen("classifier", "child_loop.npz")
+def _(p: Path) -> None:
+    def loop(left):
+        left = left.copy()
+        left[0] = 0
+        return left
+
+    _forest_npz(p, left=loop)
+
+
+@_gen("classifier", "feature_out_of_range.npz")
+def _(p: Path) -> None:
+    _forest_npz(p, feature=lambda f: np.where(f >= 0, 7, f))
+
+
+@_gen("classifier", "nan_threshold.npz")
+def _(p: Path) -> None:
+    _forest_npz(p, threshold=lambda t: np.full_like(t, np.nan))
+
+
+@_gen("classifier", "truncated.npz")
+def _(p: Path) -> None:
+    _forest_npz(p)
+    p.write_bytes(p.read_bytes()[:300])
+
+
 def write_generated(root: str | Path) -> dict[str, list[Path]]:
     """Write every generated corpus file under ``root/<kind>/`` and return them by kind."""
     root = Path(root)

@@ -64,7 +64,7 @@ def test_training_errors():
 def test_save_load_and_feature_check(tmp_path):
     _, _, table, truth, _ = make_tissue()
     clf = CellClassifier(n_estimators=20).train(table, _examples(truth, 5))
-    p = tmp_path / "clf.joblib"
+    p = tmp_path / "clf.npz"
     save_classifier(p, clf)
     back = load_classifier(p, table)
     assert back.features == clf.features and back.classes == clf.classes
@@ -83,7 +83,7 @@ def test_load_bad_files(tmp_path):
     import joblib
 
     joblib.dump({"something": 1}, tmp_path / "y.joblib")
-    with pytest.raises(DvpInputError, match="not a napari-dvp classifier"):
+    with pytest.raises(DvpInputError, match="is a pickle"):
         load_classifier(tmp_path / "y.joblib")
     with pytest.raises(DvpInputError, match="not found"):
         load_classifier(tmp_path / "none.joblib")

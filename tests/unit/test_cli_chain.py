@@ -27,14 +27,16 @@ def test_cli_chain_from_slide_to_scores(tmp_path, capsys, monkeypatch):
     assert main(["segment", "ten.ome.tif", "--out", "cells.zarr", "--backend", "builtin",
                  "--cyto-channel", "all"]) == 0
     assert main(["measure", "ten.ome.tif", "cells.zarr", "--out", "cells.parquet"]) == 0
-    assert main(["regions", "cells.parquet", "ten_regions.geojson", "-o", "cells.parquet"]) == 0
+    # each step writes a new table: napari-dvp never writes over its input
+    assert main(["regions", "cells.parquet", "ten_regions.geojson", "-o",
+                 "cells_regions.parquet"]) == 0
     save_gating("gating.json", GatingScheme(
         [GateRule("keratinocyte", "panCK+"), GateRule("CD8 T cell", "CD8+ and panCK-"),
          GateRule("macrophage", "CD163+ and CD8-")],
         {"panCK": 700.0, "CD8": 250.0, "CD163": 450.0}))
-    assert main(["classify", "cells.parquet", "--rules", "gating.json", "-o",
-                 "cells.parquet"]) == 0
-    cells = pd.read_parquet("cells.parquet")
+    assert main(["classify", "cells_regions.parquet", "--rules", "gating.json", "-o",
+                 "cells_classes.parquet"]) == 0
+    cells = pd.read_parquet("cells_classes.parquet")
     assert {"region", "class", "area_um2", "qc_status"} <= set(cells.columns)
     assert (cells["class"] == "keratinocyte").sum() > 50
 
@@ -50,7 +52,7 @@ def test_cli_chain_from_slide_to_scores(tmp_path, capsys, monkeypatch):
               ).to_csv("selection.csv", index=False)
     assert main(["export-lmd", "--labels", "cells.zarr", "--selection", "selection.csv",
                  "--calibration", "10,10;10,500;500,250", "--out", "lmd", "--plate", "96",
-                 "--cells", "cells.parquet"]) == 0
+                 "--cells", "cells_classes.parquet"]) == 0
     manifest = pd.read_csv("lmd/manifest.csv")
     assert manifest.set_index("sample_id").at["MAC_1", "n_cells"] == len(mac)
     assert list(manifest["sample_id"]) == ["KER_1", "MAC_1"]

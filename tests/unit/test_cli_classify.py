@@ -43,7 +43,7 @@ def test_classify_with_rules_text_and_thresholds(tmp_path, capsys):
     assert rc == 0
     assert (pd.read_csv(tmp_path / "o.csv", keep_default_na=False)["class"] == "").all()
     rc = main(["classify", str(tmp_path / "cells.csv"), "--rules", str(tmp_path / "rules.txt"),
-               "-o", str(tmp_path / "o.csv")])
+               "-o", str(tmp_path / "o.csv"), "--overwrite"])
     assert rc == 0 and "Otsu" in capsys.readouterr().out
 
 

@@ -48,7 +48,9 @@ def test_export_checked_by_py_lmd(tissue, calibration, tmp_path):
                      ExportOptions(plate="96", fill_order="serpentine", skip_outer=True),
                      cells=cells)
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == ["lmd_export.json", "lmd_shapes.xml", "lmd_shapes_qc.png", "manifest.csv"]
+    # the export folder lists what napari-dvp wrote (.napari-dvp-output.json, see robustness.md)
+    assert files == [".napari-dvp-output.json", "lmd_export.json", "lmd_shapes.xml",
+                     "lmd_shapes_qc.png", "manifest.csv"]
     manifest = pd.read_csv(res.manifest_path)
     assert list(manifest.columns) == MANIFEST_COLUMNS
     assert manifest["well"].tolist()[:3] == ["B2", "B3", "B4"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..core.atomic import atomic_path, write_text_atomic
+from ..core.csv_safe import write_csv
 from ..core.slide import write_ome_tiff
 from ..core.synthetic import make_sample, regions_geojson
 from ..core.synthetic._sample import TRUTH_COLUMNS
@@ -28,7 +29,7 @@ def run(state) -> None:
 
     state.out.mkdir(parents=True, exist_ok=True)
     with atomic_path(state.out / "sample_truth_cells.csv") as tmp:
-        sample.cells[list(TRUTH_COLUMNS)].to_csv(tmp, index=False, float_format="%.2f")
+        write_csv(sample.cells[list(TRUTH_COLUMNS)], tmp, float_format="%.2f")
     write_text_atomic(state.out / "sample_truth_regions.geojson",
                       json.dumps(regions_geojson(sample.regions)))
     # the slide as a scanner would give it: a pyramidal OME-TIFF, opened lazily by our reader

@@ -10,6 +10,7 @@ TITLE = "Measure cells and review the segmentation (QC)"
 def run(state) -> None:
     """Measure ``state.labels`` on ``state.image``, flag QC, write cells.csv and 03_qc.png."""
     from ..core.atomic import atomic_path
+    from ..core.csv_safe import write_csv
     from ..core.measure import measure_cells
     from ..core.review.qc import QcThresholds, flag_cells, qc_codes, suspicious
 
@@ -33,10 +34,10 @@ def run(state) -> None:
     state.cells = table
     state.out.mkdir(parents=True, exist_ok=True)
     with atomic_path(state.out / "cells.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4g")
+        write_csv(table, tmp, float_format="%.4g")
     sus = suspicious(table)
     with atomic_path(state.out / "qc_suspicious_cells.csv") as tmp:
-        sus.to_csv(tmp, index=False, float_format="%.4g")
+        write_csv(sus, tmp, float_format="%.4g")
     codes = qc_codes(table)
     state.say(f"measured {len(table)} cells on the {source}; {int((codes == 1).sum())} flagged "
               f"for review ({', '.join(_top_reasons(sus))}); wrote cells.csv")

@@ -15,6 +15,7 @@ from ..core.classes.gating import (
     save_gating,
 )
 from ..core.classes.overlay import class_color, class_region_matrix, class_region_table
+from ..core.csv_safe import write_csv
 from ..core.geojson import features_to_shapes, regions_to_features, write_geojson
 from ..core.regions import Region, assign_regions, color_for
 
@@ -63,7 +64,7 @@ def run(state) -> None:
     out.mkdir(parents=True, exist_ok=True)
     save_gating(out / "gating.json", scheme)
     with atomic_path(out / "classes_by_region.csv") as tmp:
-        class_region_table(table).to_csv(tmp, index=False, float_format="%.1f")
+        write_csv(class_region_table(table), tmp, float_format="%.1f")
     write_geojson(out / "regions.geojson", regions_to_features(regions))
 
     truth = _truth_of(state, table)

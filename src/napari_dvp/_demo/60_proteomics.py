@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.atomic import atomic_path
+from ..core.csv_safe import write_csv
 from ..core.overlay.proteins import symmetric_limits
 from ..core.proteomics import plots
 from ..core.proteomics.genesets import interferon_genes
@@ -89,7 +90,7 @@ def run(state) -> None:
     if manifest is None or len(manifest) < 4:
         manifest = _own_manifest(state)
         with atomic_path(out / "manifest.csv") as tmp:
-            manifest.to_csv(tmp, index=False)
+            write_csv(manifest, tmp)
         state.say(f"no LMD manifest from an earlier step: made {len(manifest)} samples of true "
                   "cells (proteomics/manifest.csv)")
     manifest = pd.DataFrame(manifest).copy()
@@ -102,7 +103,7 @@ def run(state) -> None:
     scores = study.processed.obs[["run", "well", "class", "region"]].join(study.scores.scores)
     scores["interferon_planted_up"] = planted_up(manifest, lesional).reindex(scores.index)
     with atomic_path(state.out / "scores.csv") as tmp:
-        scores.reset_index().to_csv(tmp, index=False)
+        write_csv(scores.reset_index(), tmp)
     up = scores["interferon_planted_up"].to_numpy(dtype=bool)
     s = scores[SET]
     state.say(f"IFN-γ score: planted-up samples {s[up].mean():+.2f}, others {s[~up].mean():+.2f}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._safety import add_overwrite, outputs
+
 NAME = "classify"
 HELP = "classify cells in a cell table with gating rules or a saved random-forest classifier"
 
@@ -16,38 +18,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument("--rules", help="gating rules: a .json saved by the Gating widget, or a "
                      "text file with lines 'Class: marker+ and marker-'")
-    how.add_argument("--classifier", help="a .joblib classifier saved by the Cell classifier "
+    how.add_argument("--classifier", help="a classifier (.npz) saved by the Cell classifier "
                      "widget")
     parser.add_argument("--threshold", action="append", default=[], metavar="MARKER=VALUE",
                         help="set a marker's threshold (repeatable; overrides the rules file)")
     parser.add_argument("--statistic", choices=("mean", "median"), default=None,
                         help="which intensity the rules gate (default: from the file, or mean)")
     parser.add_argument("--summary", help="also write cells and area per class x region (.csv)")
+    parser.add_argument("--trust", action="store_true",
+                        help="load an old pickle (.joblib) classifier: it can run code, so only "
+                             "for a file you made yourself")
+    add_overwrite(parser)
 
 
 def _scheme(args):
+    import math
+
     from ..core.classes.gating import load_rules
     from ..core.errors import DvpInputError
+    from ..core.names import check_names
 
     scheme = load_rules(args.rules)
     for item in args.threshold:
         marker, sep, value = item.partition("=")
         try:
-            scheme.thresholds[marker.strip()] = float(value)
+            number = float(value)
         except ValueError:
             sep = ""
+        else:
+            if not math.isfinite(number):
+                raise DvpInputError(f"--threshold '{item}': the threshold must be a finite "
+                                    "number, e.g. CD8=350")
+            scheme.thresholds[marker.strip()] = number
         if not sep:
             raise DvpInputError(f"--threshold '{item}' is not MARKER=VALUE, e.g. CD8=350")
     if args.statistic:
         scheme.statistic = args.statistic
+    check_names(scheme.class_names, "class name", args.rules)
     return scheme
 
 
 def run(args: argparse.Namespace) -> int:
     """Classify and write the table; print the class counts."""
+    with outputs(args, NAME, args.cells, args.rules, args.classifier) as out:
+        return _run(args, out.file(args.output, "-o"),
+                    out.file(args.summary, "--summary") if args.summary else None)
+
+
+def _run(args: argparse.Namespace, output, summary) -> int:
+    import sys
+    import warnings
+
     from ..core.cells.table_io import read_cell_table as read_table
     from ..core.cells.table_io import write_table
-    from ..core.classes.classifier import load_classifier
+    from ..core.classes.classifier import UntrustedCodeWarning, load_classifier
     from ..core.classes.gating import apply_gating, default_thresholds
     from ..core.classes.overlay import class_region_matrix, class_region_table
 
@@ -61,17 +85,21 @@ def run(args: argparse.Namespace) -> int:
                 f"{m}={scheme.thresholds[m]:.4g}" for m in missing))
         table["class"] = apply_gating(table, scheme)
     else:
-        clf = load_classifier(args.classifier, table)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UntrustedCodeWarning)
+            clf = load_classifier(args.classifier, table, trust=args.trust)
+        for w in caught:
+            print(f"warning: {w.message}", file=sys.stderr)
         pred = clf.predict(table)
         for c in pred.columns:
             table[c] = pred[c]
-    write_table(args.output, table)
+    write_table(output, table)
     counts = table["class"].replace("", "(unclassified)").value_counts()
     print(f"{len(table)} cells -> {args.output}")
     for name, n in counts.items():
         print(f"  {name}: {n}")
-    if args.summary:
-        write_table(args.summary, class_region_table(table))
+    if summary:
+        write_table(summary, class_region_table(table))
         if "region" in table.columns:
             print(class_region_matrix(table).to_string())
     return 0

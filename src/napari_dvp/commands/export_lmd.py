@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._safety import add_overwrite, float_range, outputs
+
 NAME = "export-lmd"
 HELP = ("write Leica LMD XML (or Zeiss PALM) + manifest + QC picture for selected cells "
         "and/or drawn regions")
@@ -21,25 +23,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (created atomically)")
     parser.add_argument("--plate", default="384", choices=["384", "96", "strip8"],
                         help="collector (default 384-well plate)")
-    parser.add_argument("--dilate-um", type=float, default=1.0,
+    parser.add_argument("--dilate-um", type=float_range(0, 100), default=1.0,
                         help="margin cut around each cell, µm (default 1)")
-    parser.add_argument("--simplify-um", type=float, default=0.3,
+    parser.add_argument("--simplify-um", type=float_range(0, 100), default=0.3,
                         help="outline simplification tolerance, µm (default 0.3)")
     parser.add_argument("--format", dest="fmt", default="leica", choices=["leica", "palm"],
                         help="leica (XML, default) or palm (Zeiss PALM elements .txt)")
     parser.add_argument("--cells", default=None,
                         help="optional cell table (.csv/.parquet from `napari-dvp measure`/"
                              "`classify`) for class, region and QC status in the manifest")
-    parser.add_argument("--pixel-size-um", type=float, default=None,
+    parser.add_argument("--pixel-size-um", type=float_range(0, 1000, lo_open=True), default=None,
                         help="pixel size in µm (default: read from the labels file)")
     parser.add_argument("--regions", default=None,
                         help="regions as GeoJSON (QuPath annotations, pixels of the labels)")
     parser.add_argument("--region-samples", default=None, metavar="NAME[,NAME...]",
                         help="region classes (or names) from --regions to cut whole, each as "
                              "its own sample (e.g. epidermis,blister)")
-    parser.add_argument("--max-piece-um2", type=float, default=0.0,
+    parser.add_argument("--max-piece-um2", type=float_range(0, 1e12), default=0.0,
                         help="cut region samples into pieces of at most this area, µm² "
                              "(default 0: each region in one piece)")
+    add_overwrite(parser)
 
 
 def _read_labels(path: Path):
@@ -74,12 +77,18 @@ def _region_plan(args, names, labels, cells, px: float):
 
 def run(args: argparse.Namespace) -> int:
     """Run the export; returns 0 on success."""
+    with outputs(args, NAME, args.labels, args.selection, args.cells, args.regions) as out:
+        return _run(args, out.folder(args.out))
+
+
+def _run(args: argparse.Namespace, out_dir: Path) -> int:
     import numpy as np
     import pandas as pd
 
     from ..core.errors import DvpInputError
     from ..core.lmd import Calibration, ExportOptions, export_lmd, parse_marks, plan_from_table
     from ..core.lmd.plan import combine_plans, read_selection
+    from ..core.names import check_table_names
 
     labels_path = Path(args.labels)
     names = [n.strip() for n in (args.region_samples or "").split(",") if n.strip()]
@@ -101,8 +110,14 @@ def run(args: argparse.Namespace) -> int:
     if not px:
         raise DvpInputError(f"{labels_path.name} does not record its pixel size; "
                             "give --pixel-size-um")
+    from ..core.limits import check_memory
+    from ..core.slide import check_label_ids
+
+    # the whole labels image is held, plus np.unique's sorted copy and the shapes' masks
+    check_memory(data.size * max(data.dtype.itemsize, 8), f"labels {labels_path.name}", 3)
     labels = np.asarray(data)
     ids, counts = np.unique(labels, return_counts=True)
+    check_label_ids(ids, labels_path.name)
     keep = ids > 0
     ids, counts = ids[keep], counts[keep]
     # total cut area per sample comes from the labels themselves (µm²)
@@ -120,15 +135,18 @@ def run(args: argparse.Namespace) -> int:
         cells = cells.merge(extra[["cell_id", *cols]], on="cell_id", how="left")
     plans = []
     if args.selection:
-        plans.append(plan_from_table(read_selection(Path(args.selection)), cells=cells,
-                                     label_ids=ids))
+        selection = read_selection(Path(args.selection))
+        check_table_names(selection, Path(args.selection).name)
+        plans.append(plan_from_table(selection, cells=cells, label_ids=ids))
     if names:
         plans.append(_region_plan(args, names, labels, cells, float(px)))
     plan = combine_plans(*plans)
     opts = ExportOptions(fmt=args.fmt, plate=args.plate, dilate_um=args.dilate_um,
                          simplify_um=args.simplify_um)
-    res = export_lmd(labels, plan, Calibration(marks, float(px)), Path(args.out), opts)
-    print(f"wrote {res.shapes_path} ({res.n_shapes} shapes, {len(res.manifest)} samples), "
+    check_table_names(plan, "the sample plan")
+    res = export_lmd(labels, plan, Calibration(marks, float(px)), out_dir, opts)
+    shapes_path = Path(args.out) / res.shapes_path.name
+    print(f"wrote {shapes_path} ({res.n_shapes} shapes, {len(res.manifest)} samples), "
           f"{res.manifest_path.name}" + (f", {res.qc_path.name}" if res.qc_path else ""))
     print(f"stage path within wells: {res.path_before_um / 1000:.1f} mm -> "
           f"{res.path_after_um / 1000:.1f} mm")

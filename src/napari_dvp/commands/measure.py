@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from ._safety import add_overwrite, float_range, outputs
+
 NAME = "measure"
 HELP = ("measure every cell of a labels image on its tissue image (centroid, area µm², mean and "
         "median intensity per channel, shape, QC flags); writes a .csv or .parquet cell table")
@@ -16,18 +18,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", type=Path, help="the tissue image (OME-TIFF, TIFF, zarr …)")
     parser.add_argument("labels", type=Path, help="labels image of the same size (.tif, .zarr)")
     parser.add_argument("--out", type=Path, required=True, help="cell table: .csv or .parquet")
-    parser.add_argument("--pixel-size-um", type=float, default=None,
+    parser.add_argument("--pixel-size-um", type=float_range(0, 1000, lo_open=True), default=None,
                         help="pixel size in µm if neither file says (default: from the files)")
     parser.add_argument("--nuclear-channel", default=None,
                         help="channel for the low-nuclear-signal QC flag (default: DAPI/Hoechst "
                              "if present)")
-    parser.add_argument("--min-area-um2", type=float, default=None, help="QC: smallest cell")
-    parser.add_argument("--max-area-um2", type=float, default=None, help="QC: largest cell")
-    parser.add_argument("--min-solidity", type=float, default=None, help="QC: odd shape below")
+    parser.add_argument("--min-area-um2", type=float_range(0), default=None,
+                        help="QC: smallest cell")
+    parser.add_argument("--max-area-um2", type=float_range(0), default=None,
+                        help="QC: largest cell")
+    parser.add_argument("--min-solidity", type=float_range(0, 1), default=None,
+                        help="QC: odd shape below")
     parser.add_argument("--no-qc", action="store_true", help="do not add QC flag columns")
+    add_overwrite(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.errors import DvpInputError
+
+    out: Path = args.out
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise DvpInputError(f"--out must end in .csv or .parquet, got {out.name}")
+    with outputs(args, NAME, args.image, args.labels) as staging:
+        return _run(args, staging.file(out))
+
+
+def _run(args: argparse.Namespace, staged: Path) -> int:
     from ..core.cells.table_io import write_table
     from ..core.errors import DvpInputError
     from ..core.measure import measure_cells_iter
@@ -36,9 +53,6 @@ def run(args: argparse.Namespace) -> int:
     from ..core.slide import open_image, open_labels
 
     out: Path = args.out
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise DvpInputError(f"--out must end in .csv or .parquet, got {out.name}")
     t0 = time.perf_counter()
     labels, lab_px = open_labels(args.labels)
     with open_image(args.image) as img:
@@ -68,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             raise DvpInputError(
                 f"image has no channel {nuclear!r}; channels: {', '.join(names)}")
         table = flag_cells(table, th, nuclear)
-    write_table(out, table)
+    write_table(staged, table)
     flagged = int(table["qc_flagged"].sum()) if "qc_flagged" in table.columns else 0
     print(f"{len(table)} cells measured ({flagged} flagged for review) in "
           f"{time.perf_counter() - t0:.1f} s -> {out}")

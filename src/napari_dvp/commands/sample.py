@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from ._safety import add_overwrite, int_range, outputs
+
 NAME = "sample"
 HELP = ("write a synthetic toxic epidermal necrolysis (TEN) skin biopsy: a pyramidal 5-channel "
         "OME-TIFF (DAPI, panCK, CD8, CD163, pSTAT1; 0.5 µm/px) plus its ground truth (labels, "
@@ -17,17 +19,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True,
                         help="image file to write, FILE.ome.tif; ground truth goes beside it as "
                              "FILE_labels.tif, FILE_cells.csv and FILE_regions.geojson")
-    parser.add_argument("--size", type=int, default=1024,
+    parser.add_argument("--size", type=int_range(), default=1024,
                         help="side length in pixels, 256 to 40000 (default 1024 = 512 µm)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0,
+                        help="random seed (default 0)")
     parser.add_argument("--layout", choices=("scaled", "physical"), default="scaled",
                         help="scaled: same picture at every size (default); physical: real "
                              "epidermis thickness, so a big sample is a big piece of tissue")
+    add_overwrite(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..core.progress import run_to_end
     from ..core.synthetic import iter_write_sample
+    from ..core.synthetic._write import sample_paths
 
     t0 = time.perf_counter()
     last = -1
@@ -39,8 +44,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"\rwriting sample … {pct:3d} %", end="", file=sys.stderr, flush=True)
             last = pct
 
-    paths = run_to_end(iter_write_sample(args.out, size=args.size, seed=args.seed,
-                                         layout=args.layout), progress)
+    final = sample_paths(args.out)
+    with outputs(args, NAME) as out:
+        staged = {k: out.file(p) for k, p in final.items()}
+        run_to_end(iter_write_sample(staged["image"], size=args.size, seed=args.seed,
+                                     layout=args.layout), progress)
+    paths = final
     if sys.stderr.isatty():
         print(file=sys.stderr)
     with open(paths["cells"], encoding="utf-8") as f:

@@ -14,6 +14,7 @@ from ..core.proteomics.matching import apply_matches, match_runs, read_manifest
 from ..core.proteomics.processing import ProcessingParams, process
 from ..core.proteomics.readers import read_proteomics
 from ..core.proteomics.scores import METHODS, gene_set_scores, protein_values
+from ._safety import add_overwrite, float_range, outputs
 
 NAME = "score"
 HELP = ("match MS runs to LMD samples and score every sample (interferon / JAK-STAT gene "
@@ -30,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "sets)")
     parser.add_argument("--method", choices=METHODS, default="mean_z",
                         help="mean_z (default), or decoupler's ulm / zscore")
-    parser.add_argument("--min-coverage", type=float, default=0.1,
+    parser.add_argument("--min-coverage", type=float_range(0, 1), default=0.1,
                         help="minimum fraction of a set's genes found (default 0.1)")
-    parser.add_argument("--min-valid", type=float, default=0.5,
+    parser.add_argument("--min-valid", type=float_range(0, 1), default=0.5,
                         help="keep proteins measured in this fraction of samples (default 0.5)")
     parser.add_argument("--no-normalise", action="store_true", help="skip median normalisation")
     parser.add_argument("--impute", action="store_true",
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--proteins", default="",
                         help="comma-separated genes/protein ids to add as z-score columns")
     parser.add_argument("--h5ad", default=None, help="also write the processed AnnData here")
+    add_overwrite(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +49,21 @@ def run(args: argparse.Namespace) -> int:
     out_path = Path(args.out)
     if out_path.suffix.lower() != ".csv":
         raise DvpInputError(f"--out {out_path.name} must end in .csv")
+    stem = out_path.with_suffix("")
+    with outputs(args, NAME, args.file, args.manifest, args.gene_sets) as out:
+        staged = {"scores": out.file(out_path),
+                  "coverage": out.file(f"{stem}.coverage.csv"),
+                  "matches": out.file(f"{stem}.matches.csv")}
+        if args.h5ad:
+            staged["h5ad"] = out.file(args.h5ad, "--h5ad")
+        return _run(args, out_path, staged)
+
+
+def _run(args: argparse.Namespace, out_path: Path, staged: dict) -> int:
+    from ..core.names import check_table_names
+
     manifest = read_manifest(args.manifest)
+    check_table_names(manifest, Path(args.manifest).name)
     adata = read_proteomics(args.file)
     table = match_runs(adata.obs_names, manifest)
     matched, report = apply_matches(adata, table, manifest)
@@ -64,13 +80,13 @@ def run(args: argparse.Namespace) -> int:
         out[f"{v.name} (z)"] = v
     out.insert(len(out.columns), "imputed_values", proc.layers["imputed"].sum(axis=1))
     stem = out_path.with_suffix("")
-    write_table(out_path, out.reset_index())
-    write_table(f"{stem}.coverage.csv", res.coverage)
-    write_table(f"{stem}.matches.csv", table)
+    write_table(staged["scores"], out.reset_index())
+    write_table(staged["coverage"], res.coverage)
+    write_table(staged["matches"], table)
     if args.h5ad:
         from ..core.proteomics.readers import write_h5ad
 
-        write_h5ad(proc, args.h5ad)
+        write_h5ad(proc, staged["h5ad"])
     for line in report.lines():
         print(line)
     print(f"{proc.n_vars} proteins kept (measured in >= {args.min_valid:.0%} of samples)"

@@ -3,6 +3,11 @@
 One implementation for every command that takes or writes a cell table, so the
 extension rules (tab-separated for ``.tsv``/``.txt``, Parquet for ``.parquet``,
 comma-separated otherwise) and the error messages are the same everywhere.
+
+Text files are written with spreadsheet formulas neutralised
+(:mod:`~napari_dvp.core.csv_safe`) and read back with the quote undone; names
+(``class``, ``region``, ``sample`` …) are checked for control characters on
+the way in (:mod:`~napari_dvp.core.names`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import atomic_path
+from ..csv_safe import restore_text, write_csv
 from ..errors import DvpInputError
+from ..limits import check_input_file
+from ..names import check_table_names
 from .columns import validate
 
 _TAB = (".tsv", ".txt")
@@ -35,8 +43,9 @@ def read_cell_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         Missing or unreadable file, or a table that is not a valid cell table.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise DvpInputError(f"cell table {p} not found")
+    check_input_file(p, "cell table")
     kind = _kind(p)
     try:
         if kind == "parquet":
@@ -45,9 +54,12 @@ def read_cell_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             t = pd.read_csv(p, sep=kind, keep_default_na=False, na_values=[""])
     except Exception as exc:
         raise DvpInputError(f"cannot read cell table {p}: {type(exc).__name__}: {exc}") from None
+    if kind != "parquet":
+        t = restore_text(t)
     for c in ("class", "region"):
         if c in t.columns:
             t[c] = t[c].fillna("").astype(str)
+    check_table_names(t, p.name)
     return validate(t)
 
 
@@ -59,4 +71,4 @@ def write_table(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
         if kind == "parquet":
             table.to_parquet(tmp, index=False)
         else:
-            table.to_csv(tmp, index=False, sep=kind)
+            write_csv(table, tmp, sep=kind)

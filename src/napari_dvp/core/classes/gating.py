@@ -30,6 +30,8 @@ import pandas as pd
 from ..atomic import write_text_atomic
 from ..cells.columns import CLASS, mean_column, median_column
 from ..errors import DvpInputError
+from ..limits import check_input_file, loads_json
+from ..names import check_name
 
 UNCLASSIFIED = ""  #: class of a cell that meets no rule
 FORMAT = "napari-dvp gating"
@@ -116,13 +118,21 @@ class GatingScheme:
                               tuple(int(c) for c in r.get("color", (200, 200, 200)))[:3])
                      for r in d["rules"]]
             thr = {str(k): float(v) for k, v in dict(d.get("thresholds", {})).items()}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise DvpInputError(f"gating file is malformed ({exc}); save it again") from None
+        bad_colour = [r.name for r in rules if len(r.color) != 3 or
+                      not all(0 <= c <= 255 for c in r.color)]
+        if bad_colour:
+            raise DvpInputError(f"gating file gives class {bad_colour[0]!r} a colour outside "
+                                "0-255 (three numbers, red green blue); set it in the Gating "
+                                "widget")
         bad = [k for k, v in thr.items() if not np.isfinite(v)]
         if bad:
             raise DvpInputError(f"gating file gives marker {bad[0]!r} the threshold "
                                 f"{thr[bad[0]]}; thresholds must be finite numbers, set it in "
                                 "the Gating widget")
+        for r in rules:
+            check_name(r.name, "class name", "the gating file")
         scheme = cls(rules=rules, thresholds=thr, statistic=str(d.get("statistic", "mean")))
         for r in scheme.rules:
             compile_rule(r.expr)
@@ -141,6 +151,7 @@ def parse_rules(text: str) -> list[GateRule]:
         name, expr = (s.strip() for s in line.split(":", 1))
         if not name:
             raise DvpInputError(f"rule line {i} has no class name before ':'")
+        check_name(name, "class name", f"rule line {i}")
         compile_rule(expr)
         rules.append(GateRule(name, expr))
     return rules
@@ -178,11 +189,36 @@ def _tokens(expr: str) -> list[tuple[str, str, bool | None]]:
     return out
 
 
+MAX_RULE_DEPTH = 32  #: parentheses / 'not' nested deeper than this are refused
+MAX_RULE_TERMS = 1000  #: markers in one rule
+
+
 def compile_rule(expr: str):
-    """Parse a rule into a nested tuple tree; raises :class:`DvpInputError` if malformed."""
+    """Parse a rule into a nested tuple tree; raises :class:`DvpInputError` if malformed.
+
+    ``and``/``or`` chains become one n-ary node, and nesting (parentheses,
+    ``not``) is limited to :data:`MAX_RULE_DEPTH`, so neither parsing nor
+    evaluation recurses deeply whatever the text.
+    """
     toks = _tokens(expr)
     if not toks:
         raise DvpInputError("empty rule; write e.g. 'panCK+'")
+    n_markers = sum(1 for t in toks if t[0] == "marker")
+    if n_markers > MAX_RULE_TERMS:
+        raise DvpInputError(f"rule '{expr[:60]}…' has {n_markers} markers (at most "
+                            f"{MAX_RULE_TERMS}); split it into simpler rules")
+    level = deepest = 0
+    for kind, word, _ in toks:
+        if kind == "paren":
+            level += 1 if word == "(" else -1
+        deepest = max(deepest, level)
+    not_run = run = 0
+    for kind, word, _ in toks:  # 'not not not …' also nests
+        run = run + 1 if (kind, word) == ("op", "not") else 0
+        not_run = max(not_run, run)
+    if deepest > MAX_RULE_DEPTH or not_run > MAX_RULE_DEPTH:
+        raise DvpInputError(f"rule '{expr[:60]}…' nests more than {MAX_RULE_DEPTH} levels "
+                            "deep; write it more simply")
     pos = 0
 
     def peek():
@@ -194,18 +230,18 @@ def compile_rule(expr: str):
         return toks[pos - 1]
 
     def parse_or():
-        node = parse_and()
+        nodes = [parse_and()]
         while (t := peek()) and t[:2] == ("op", "or"):
             take()
-            node = ("or", node, parse_and())
-        return node
+            nodes.append(parse_and())
+        return nodes[0] if len(nodes) == 1 else ("or", *nodes)
 
     def parse_and():
-        node = parse_not()
+        nodes = [parse_not()]
         while (t := peek()) and t[:2] == ("op", "and"):
             take()
-            node = ("and", node, parse_not())
-        return node
+            nodes.append(parse_not())
+        return nodes[0] if len(nodes) == 1 else ("and", *nodes)
 
     def parse_not():
         t = peek()
@@ -238,8 +274,10 @@ def _eval(node, pos: Mapping[str, np.ndarray]) -> np.ndarray:
         return pos[node[1]] if node[2] else ~pos[node[1]]
     if kind == "not":
         return ~_eval(node[1], pos)
-    a, b = _eval(node[1], pos), _eval(node[2], pos)
-    return a & b if kind == "and" else a | b
+    out = _eval(node[1], pos)
+    for child in node[2:]:
+        out = out & _eval(child, pos) if kind == "and" else out | _eval(child, pos)
+    return out
 
 
 def positive_masks(table: pd.DataFrame, scheme: GatingScheme) -> dict[str, np.ndarray]:
@@ -311,8 +349,10 @@ def save_gating(path: str | os.PathLike[str], scheme: GatingScheme) -> None:
 def load_gating(path: str | os.PathLike[str]) -> GatingScheme:
     """Read a scheme written by :func:`save_gating`."""
     try:
+        if os.path.exists(path):  # a regular file under the size cap (never a FIFO)
+            check_input_file(path, "gating file")
         with open(path, encoding="utf-8") as fh:
-            d = json.load(fh)
+            d = loads_json(fh.read(), f"gating file {os.path.basename(path)}")
     except FileNotFoundError:
         raise DvpInputError(f"gating file {path} not found") from None
     except OSError as exc:
@@ -335,6 +375,8 @@ def load_rules(path: str | os.PathLike[str]) -> GatingScheme:
     if str(path).lower().endswith(".json"):
         return load_gating(path)
     try:
+        if os.path.exists(path):  # a regular file under the size cap (never a FIFO)
+            check_input_file(path, "rules file")
         raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise DvpInputError(f"rules file {path} not found") from None

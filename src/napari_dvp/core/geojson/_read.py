@@ -13,6 +13,8 @@ import shapely
 import shapely.geometry
 
 from ..errors import DvpInputError, one_line
+from ..limits import check_input_file, loads_json
+from ..names import check_names
 from ._model import GeoFeature, GeoJsonWarning
 
 
@@ -31,8 +33,10 @@ def read_geojson(path: str | os.PathLike[str], image_shape: Sequence[int] | None
         drop what lies wholly outside, warn), ``"error"`` or ``"keep"``.
     """
     try:
+        if os.path.exists(path):  # a regular file under the size cap (never a FIFO)
+            check_input_file(path, "GeoJSON file")
         with open(path, encoding="utf-8") as fh:
-            obj = json.load(fh)
+            obj = loads_json(fh.read(), f"GeoJSON file {os.path.basename(path)}")
     except FileNotFoundError:
         raise DvpInputError(f"GeoJSON file {path} not found") from None
     except OSError as exc:
@@ -44,7 +48,11 @@ def read_geojson(path: str | os.PathLike[str], image_shape: Sequence[int] | None
         raise DvpInputError(f"{path} is not GeoJSON (not valid JSON: {exc.__class__.__name__} "
                             f"at {getattr(exc, 'pos', '?')}); export it again from QuPath"
                             ) from None
-    return parse_geojson(obj, image_shape=image_shape, outside=outside, source=str(path))
+    feats = parse_geojson(obj, image_shape=image_shape, outside=outside, source=str(path))
+    where = os.path.basename(path)
+    check_names((f.class_name for f in feats), "class", where)
+    check_names((f.name for f in feats), "name", where)
+    return feats
 
 
 def looks_like_geojson(obj: Any) -> bool:

@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from ..atomic import atomic_dir
+from ..csv_safe import write_csv
 from ..errors import DvpCancelled, DvpInputError
 from .calibration import Calibration
 from .collectors import assign_wells, make_collector
@@ -261,7 +262,7 @@ def export_lmd_steps(
         else:
             write_palm(tmp / f"{opt.name}{suffix}", calibration.to_um(calibration.marks_rc),
                        np.split(xy_um, splits), shape_wells, shape_sids)
-        manifest.to_csv(tmp / "manifest.csv", index=False)
+        write_csv(manifest, tmp / "manifest.csv")
         yield 5, total, "files written"
         qc = None
         if opt.qc_png:

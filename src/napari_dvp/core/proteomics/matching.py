@@ -28,7 +28,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from ..csv_safe import restore_text
 from ..errors import DvpInputError
+from ..limits import check_input_file
 from .readers import run_label
 
 MANIFEST_REQUIRED = ("sample_id", "well", "class", "region", "cell_ids")
@@ -56,14 +58,15 @@ def read_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:
         Missing file or columns, duplicate sample ids, empty manifest.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DvpInputError(f"manifest {path} does not exist; export the LMD plan first")
+    check_input_file(path, "manifest")
     try:
         manifest = pd.read_csv(path, dtype={"sample_id": str, "well": str, "cell_ids": str},
                                keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DvpInputError(f"manifest {path.name} is not a CSV table ({exc})") from None
-    return check_manifest(manifest, path.name)
+    return check_manifest(restore_text(manifest), path.name)
 
 
 def check_manifest(manifest: pd.DataFrame, name: str = "manifest") -> pd.DataFrame:

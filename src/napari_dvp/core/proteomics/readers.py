@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path
+from ..csv_safe import write_csv
 from ..errors import DvpInputError, one_line
+from ..limits import check_input_file
 
 FORMATS: dict[str, str] = {
     "diann_pg_matrix": "DIA-NN protein-group matrix (report.pg_matrix.tsv)",
@@ -421,6 +423,8 @@ def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
         Unknown format, no numeric column, duplicate run names, unreadable file.
     """
     path = Path(path)
+    if path.exists():  # regular file, size cap, no decompression bomb
+        check_input_file(path, "protein table", whole=path.suffix.lower() != ".h5ad")
     if path.suffix.lower() == ".h5ad":
         if not path.is_file():
             raise DvpInputError(f"{path} does not exist; give an .h5ad written by napari-dvp")
@@ -482,7 +486,7 @@ def write_tidy(adata: ad.AnnData, path: str | os.PathLike[str]) -> Path:
         return write_h5ad(adata, path)
     sep = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
     with atomic_path(path) as tmp:
-        to_tidy_frame(adata).to_csv(tmp, sep=sep, index=False)
+        write_csv(to_tidy_frame(adata), tmp, sep=sep)
     return path
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_path
+from ..csv_safe import write_csv
 from .genesets import interferon_genes
 from .matching import check_manifest
 
@@ -134,5 +135,5 @@ def write_pg_matrix(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write a pg_matrix table as DIA-NN does (tab-separated, empty = missing), atomically."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, na_rep="", float_format="%.6g")
+        write_csv(table, tmp, sep="\t", na_rep="", float_format="%.6g")
     return path

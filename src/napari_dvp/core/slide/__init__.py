@@ -8,12 +8,20 @@ pyramidal OME-TIFF (or zarr for labels), atomically.
 
 from __future__ import annotations
 
-from ._read import IMAGE_SUFFIXES, TissueImage, is_image_path, open_image, open_labels
+from ._read import (
+    IMAGE_SUFFIXES,
+    TissueImage,
+    check_label_ids,
+    is_image_path,
+    open_image,
+    open_labels,
+)
 from ._write import write_labels, write_ome_tiff
 
 __all__ = [
     "IMAGE_SUFFIXES",
     "TissueImage",
+    "check_label_ids",
     "is_image_path",
     "open_image",
     "open_labels",

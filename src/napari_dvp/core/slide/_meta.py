@@ -7,7 +7,7 @@ from typing import Any
 
 from defusedxml import ElementTree
 
-__all__ = ["UNIT_UM", "ome_info", "pixel_size_from_tags", "to_um"]
+__all__ = ["UNIT_UM", "ome_images", "ome_info", "pixel_size_from_tags", "to_um"]
 
 UNIT_UM = {
     "µm": 1.0, "μm": 1.0, "um": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
@@ -52,6 +52,45 @@ def ome_info(xml: str) -> tuple[list[str], float | None]:
         names.append(ch.get("Name") or ch.get("Fluor") or f"Channel {i}")
     px = to_um(pixels.get("PhysicalSizeX"), pixels.get("PhysicalSizeXUnit", "µm"))
     return names, px
+
+
+def ome_images(xml: str | bytes) -> list[dict[str, int]] | None:
+    """Declared sizes of every OME ``Image``: ``SizeX, SizeY, SizeC, SizeZ, SizeT, planes``.
+
+    ``planes`` is the number of TIFF pages the image needs (``SizeC`` divided
+    by the samples per pixel, times ``SizeZ`` and ``SizeT``). Returns ``None``
+    when the XML cannot be parsed (the caller then trusts the pages).
+
+    Raises
+    ------
+    ValueError
+        A size that is not a positive integer.
+    """
+    try:
+        root = ElementTree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
+    except Exception:
+        return None
+    images = []
+    for image in (el for el in root if _local(el.tag) == "Image"):
+        pixels = next((el for el in image if _local(el.tag) == "Pixels"), None)
+        if pixels is None:
+            continue
+        sizes = {}
+        for key in ("SizeX", "SizeY", "SizeC", "SizeZ", "SizeT"):
+            text = pixels.get(key, "1")
+            value = int(text) if text.strip().isdigit() else -1
+            if value < 1:
+                raise ValueError(f"{key}={text!r}")
+            sizes[key] = value
+        channel = next((el for el in pixels if _local(el.tag) == "Channel"), None)
+        spp = channel.get("SamplesPerPixel", "1") if channel is not None else "1"
+        spp_n = int(spp) if spp.strip().isdigit() and int(spp) > 0 else 1
+        sizes["samples"] = spp_n
+        sizes["planes"] = max(sizes["SizeC"] // spp_n, 1) * sizes["SizeZ"] * sizes["SizeT"]
+        sizes["files"] = sum(1 for el in pixels.iter() if _local(el.tag) == "UUID"
+                             and el.get("FileName"))
+        images.append(sizes)
+    return images
 
 
 def pixel_size_from_tags(page: Any, imagej: dict | None = None) -> float | None:

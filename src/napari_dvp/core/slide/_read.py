@@ -24,15 +24,21 @@ import zarr
 from dask.local import get_sync
 
 from ..errors import DvpInputError
-from ._meta import ome_info, pixel_size_from_tags, to_um
+from ..limits import check_input_file, check_pixels
+from ._meta import ome_images, ome_info, pixel_size_from_tags, to_um
 
-__all__ = ["IMAGE_SUFFIXES", "TissueImage", "is_image_path", "open_image", "open_labels"]
+__all__ = ["IMAGE_SUFFIXES", "TissueImage", "check_label_ids", "is_image_path", "open_image",
+           "open_labels"]
 
 TIFF_SUFFIXES = (".tif", ".tiff")
 PLAIN_SUFFIXES = (".png", ".jpg", ".jpeg")
 ZARR_SUFFIXES = (".zarr",)
 IMAGE_SUFFIXES = TIFF_SUFFIXES + PLAIN_SUFFIXES + ZARR_SUFFIXES
 RGB_NAMES = ["red", "green", "blue"]
+MAX_CHANNELS = 512  #: more planes than this are not channels of one tissue section
+MIN_SIDE = 8  #: an image narrower than this (px) is not a tissue image
+MAX_LABEL_ID = 2**32 - 1  #: labels are uint32 (napari-dvp's cell ids)
+_SPARSE_IDS = 2**24  #: ids up to this are fine however few cells there are
 _CHANNEL_AXES = "CQIELHRP"  # tifffile axis codes that can hold channels
 _RGB_PHOTOMETRIC = {tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR}
 
@@ -153,6 +159,7 @@ def open_image(path: str | os.PathLike[str]) -> TissueImage:
         return _open_zarr(path)
     if path.is_dir():
         raise DvpInputError(f"{name} is a folder, not an image file")
+    check_input_file(path, "image", whole=low.endswith(PLAIN_SUFFIXES))
     if path.stat().st_size == 0:
         raise DvpInputError(f"{name} is empty (0 bytes); copy the file again")
     if low.endswith(PLAIN_SUFFIXES):
@@ -186,6 +193,40 @@ def open_labels(path: str | os.PathLike[str]) -> tuple[da.Array, float | None]:
         raise DvpInputError(f"labels must be integers (one id per cell), but {name} holds "
                             f"{labels.dtype} values; is this an image rather than labels?")
     return labels, img.pixel_size_um
+
+
+def check_label_ids(ids: np.ndarray, name: str) -> None:
+    """Refuse label ids napari-dvp cannot use: negative, above uint32, or very sparse.
+
+    Parameters
+    ----------
+    ids
+        The distinct label values (``np.unique`` of the labels; 0 = background).
+    name
+        The labels file, for the message.
+
+    Raises
+    ------
+    DvpInputError
+        A negative id, an id above 2**32-1, or ids so sparse that per-id tables
+        would not fit (e.g. one cell numbered 4,000,000,000).
+    """
+    ids = np.asarray(ids)
+    if ids.size == 0:
+        return
+    low, high = ids.min(), ids.max()
+    if low < 0:
+        raise DvpInputError(f"labels {name} hold the negative id {int(low)}; cell ids must be "
+                            "0 (background) or positive integers: relabel the cells")
+    if int(high) > MAX_LABEL_ID:
+        raise DvpInputError(f"labels {name} hold the id {int(high)}, above {MAX_LABEL_ID:,} "
+                            "(uint32); relabel the cells with consecutive ids "
+                            "(skimage.segmentation.relabel_sequential)")
+    n = int((ids > 0).sum())
+    if int(high) > _SPARSE_IDS and int(high) > 64 * max(n, 1):
+        raise DvpInputError(f"labels {name} number {n} cell(s) with ids up to {int(high):,}; "
+                            "ids this sparse would need gigabytes of per-id tables: relabel the "
+                            "cells with consecutive ids (skimage.segmentation.relabel_sequential)")
 
 
 # --------------------------------------------------------------------------- TIFF
@@ -242,9 +283,16 @@ def _open_tiff(path: Path) -> TissueImage:
 def _tiff_image(path: Path, tf: tifffile.TiffFile, log: list[str]) -> TissueImage:
     name = path.name
     damaged = f"{name} is damaged or truncated; copy or export it again"
+    if tf.is_ome:  # before tf.series: a lying OME header makes tifffile allocate per plane
+        _check_ome_pages(tf, name)
+    elif len(tf.pages) > 4 * MAX_CHANNELS:
+        raise DvpInputError(f"{name} holds {len(tf.pages)} pages; napari-dvp reads one section "
+                            f"of at most {MAX_CHANNELS} channels and does not combine pages into "
+                            "an image: save the slide as one multi-channel (OME-)TIFF")
     if not tf.series:
         raise DvpInputError(f"{name} contains no image ({'; '.join(log[:1]) or 'no pages'})")
     series = tf.series[0]
+    check_pixels((series.keyframe.imagelength, series.keyframe.imagewidth), name)
     if tf.is_ome and series.kind.lower() != "ome":
         raise DvpInputError(f"{damaged} (its OME metadata does not match the pages)")
     _check_complete(series, tf.filehandle.size, damaged)
@@ -266,11 +314,42 @@ def _tiff_image(path: Path, tf: tifffile.TiffFile, log: list[str]) -> TissueImag
         names = [str(s) for s in labels] if isinstance(labels, list | tuple) else []
     if pixel is None:
         pixel = pixel_size_from_tags(page, imagej)
-    channels_last = series.kind.lower() in ("shaped", "generic", "uniform")
+    # tifffile's shaped metadata records the array as written, e.g. (Y, X, 5) float
+    channels_last = series.kind.lower() == "shaped"
     levels, is_rgb = _normalize(levels, series.axes, rgb, channels_last, name)
     image = _make(path, levels, names, pixel, is_rgb, tf)
     _probe(image)
     return image
+
+
+def _check_ome_pages(tf: tifffile.TiffFile, name: str) -> None:
+    """The OME-XML must describe the pages the file holds (sizes and number of planes)."""
+    try:
+        images = ome_images(tf.pages.first.description or "")
+    except ValueError as exc:
+        raise DvpInputError(f"{name}: its OME metadata gives an invalid size ({exc}); export "
+                            "it again") from None
+    if not images:
+        return
+    first = images[0]
+    check_pixels((first["SizeY"], first["SizeX"]), name)
+    if any(im["files"] for im in images):
+        raise DvpInputError(f"{name} is part of a multi-file OME-TIFF dataset; napari-dvp reads "
+                            "single-file OME-TIFF: convert it (e.g. bfconvert) to one file")
+    page = tf.pages.first
+    if (page.imagelength, page.imagewidth) != (first["SizeY"], first["SizeX"]):
+        raise DvpInputError(
+            f"{name}: its OME metadata declares {first['SizeX']}x{first['SizeY']} pixels but the "
+            f"image stored is {page.imagewidth}x{page.imagelength}; the file is damaged or its "
+            "metadata was edited: export it again")
+    declared = sum(im["planes"] for im in images)
+    n_pages = len(tf.pages)
+    if declared != n_pages:
+        c = first
+        raise DvpInputError(
+            f"{name}: its OME metadata declares {declared} plane(s) (SizeC={c['SizeC']}, "
+            f"SizeZ={c['SizeZ']}, SizeT={c['SizeT']}) but the file holds {n_pages} page(s); the "
+            "channels cannot be told apart: export it again")
 
 
 def _check_complete(series: Any, file_size: int, damaged: str) -> None:
@@ -335,7 +414,15 @@ def _normalize(levels: list[da.Array], axes: str, rgb: bool, channels_last_ok: b
         keep = ["Y", "X", "S"]
         sizes = dict(zip(keep, levels[0].shape, strict=True))
         rgb = sizes["S"] in (3, 4) and levels[0].dtype == np.uint8
+    if min(sizes["Y"], sizes["X"]) < MIN_SIDE:
+        raise DvpInputError(f"{name} is only {sizes['X']}x{sizes['Y']} pixels (shape {shape}); "
+                            "that is not a tissue image")
     others = [a for a in keep if a not in "YXS"]
+    if others and sizes[others[0]] > MAX_CHANNELS:
+        raise DvpInputError(
+            f"{name} holds {sizes[others[0]]} planes of {sizes['X']}x{sizes['Y']} pixels; "
+            f"napari-dvp reads at most {MAX_CHANNELS} channels of one section and does not "
+            "combine pages into an image: save the slide as one multi-channel (OME-)TIFF")
     for a in others:
         if a in "ZT":
             what = "Z planes" if a == "Z" else "time points"
@@ -453,6 +540,9 @@ def _open_zarr(path: Path) -> TissueImage:
     if not axes:
         raise DvpInputError(f"{name}: cannot tell the axes of a {arrays[0].ndim}-D array; "
                             "expected (Y, X) or (C, Y, X)")
+    if len(arrays[0].shape) >= 2:
+        yx = arrays[0].shape[:2] if axes.endswith("S") else arrays[0].shape[-2:]
+        check_pixels(yx, name)
     levels = [da.from_zarr(a) for a in arrays]
     levels, is_rgb = _normalize(levels, axes, axes.endswith("S"), False, name)
     image = _make(path, levels, names, pixel, is_rgb, None)

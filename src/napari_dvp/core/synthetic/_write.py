@@ -9,6 +9,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 from ..atomic import atomic_path, write_text_atomic
+from ..csv_safe import write_csv
 from ..errors import DvpInputError
 from ..progress import run_to_end
 from ..slide import write_labels, write_ome_tiff
@@ -107,7 +108,7 @@ def iter_write_sample(path: str | os.PathLike[str], size: int = 1024, seed: int 
             break
         yield 2 * n_tiles + 1 + done, total
     with atomic_path(paths["cells"]) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.3f")
+        write_csv(table, tmp, float_format="%.3f")
     write_text_atomic(paths["regions"], json.dumps(regions_geojson(regions(spec))))
     yield total, total
     return paths
