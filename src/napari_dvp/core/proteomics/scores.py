@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 import anndata as ad
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import DvpInputError
 from .aliases import canonical
+from .differential import bh_adjust, compare
 from .genesets import GeneSet
 
+__all__ = ["METHODS", "SetScores", "bh_adjust", "compare_groups", "decoupler_scores",
+           "find_protein", "gene_set_scores", "match_protein", "nan_mean", "protein_values",
+           "search_proteins", "set_members"]
 METHODS = ("mean_z", "ulm", "zscore")
 MIN_MEMBERS = 5
 
@@ -274,26 +277,9 @@ def search_proteins(adata: ad.AnnData, text: str, limit: int = 50) -> list[str]:
     return hits.iloc[np.argsort(rank.to_numpy(), kind="stable")].head(limit).tolist()
 
 
-def bh_adjust(p: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values; NaN stays NaN."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    n = int(ok.sum())
-    if n:
-        pv = p[ok]
-        order = np.argsort(pv)
-        ranked = pv[order] * n / np.arange(1, n + 1)
-        ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-        out = np.empty(n)
-        out[order] = np.minimum(ranked, 1.0)
-        q[ok] = out
-    return q
-
-
 def compare_groups(adata: ad.AnnData, group_a, group_b, layer: str | None = None,
-                   min_values: int = 2) -> pd.DataFrame:
-    """Welch t-test per protein between two groups of samples, with BH q-values.
+                   min_values: int = 2, test: str = "welch") -> pd.DataFrame:
+    """Two-group test per protein between two sets of samples, with BH q-values.
 
     Parameters
     ----------
@@ -303,11 +289,14 @@ def compare_groups(adata: ad.AnnData, group_a, group_b, layer: str | None = None
         Boolean masks over samples (or lists of sample ids).
     min_values
         Proteins with fewer valid values in either group get NaN statistics.
+    test
+        ``"welch"`` (default here), ``"student"`` or ``"limma"`` (moderated t); see
+        :mod:`.differential`.
 
     Returns
     -------
     pandas.DataFrame
-        Index protein id; ``gene, log2_fc (a - b), mean_a, mean_b, n_a, n_b, t, p, q``.
+        Index protein id; ``gene, log2_fc (a - b), mean_a, mean_b, n_a, n_b, t, df, p, q``.
     """
     a, b = (_mask(adata, g) for g in (group_a, group_b))
     if a.sum() < 2 or b.sum() < 2:
@@ -315,19 +304,8 @@ def compare_groups(adata: ad.AnnData, group_a, group_b, layer: str | None = None
                             f"{int(b.sum())}); choose larger groups")
     if (a & b).any():
         raise DvpInputError("the two groups share samples; choose groups that do not overlap")
-    M = np.asarray(adata.layers[layer] if layer else adata.X, dtype=np.float64)
-    stats_ = [_moments(M[g]) for g in (a, b)]
-    (na, ma, va), (nb, mb, vb) = stats_
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se2 = va / na + vb / nb
-        t = (ma - mb) / np.sqrt(se2)
-        df = se2 ** 2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1))
-    bad = (na < min_values) | (nb < min_values) | ~np.isfinite(t)
-    t = np.where(bad, np.nan, t)
-    p = np.where(bad, np.nan, 2 * stats.t.sf(np.abs(np.nan_to_num(t)), np.nan_to_num(df, nan=1)))
-    return pd.DataFrame({"gene": adata.var["gene"].to_numpy(), "log2_fc": ma - mb,
-                         "mean_a": ma, "mean_b": mb, "n_a": na, "n_b": nb, "t": t, "p": p,
-                         "q": bh_adjust(p)}, index=adata.var_names.copy())
+    labels = np.where(a, "a", np.where(b, "b", "-")).astype(object)
+    return compare(adata, labels, "a", "b", test=test, layer=layer, min_values=min_values)
 
 
 def _mask(adata: ad.AnnData, group) -> np.ndarray:
@@ -339,10 +317,3 @@ def _mask(adata: ad.AnnData, group) -> np.ndarray:
     return adata.obs_names.isin([str(x) for x in g])
 
 
-def _moments(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ok = np.isfinite(M)
-    n = ok.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, M, 0).sum(axis=0) / n
-        var = np.where(ok, (M - mean) ** 2, 0).sum(axis=0) / (n - 1)
-    return n, mean, var
