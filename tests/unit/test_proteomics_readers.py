@@ -112,7 +112,7 @@ def test_diann_pg_matrix_fast_and_forgiving_parsers_agree(tmp_path, monkeypatch)
         assert list(a.var["genes"]) == ["STAT1;STAT1B", ""]
         assert list(a.var["description"]) == ["", "STAT3 protein"]
     pd.testing.assert_frame_equal(fast.var, slow.var)
-    monkeypatch.setattr(readers, "_read_text_table",
+    monkeypatch.setattr(readers, "read_text_table",
                         lambda *a, **k: pytest.fail("slow path used"))
     read_proteomics(clean)  # the clean file never needs the pandas parser
 

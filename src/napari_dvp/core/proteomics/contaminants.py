@@ -65,7 +65,8 @@ def plus_flag(frame: pd.DataFrame, column: str) -> np.ndarray:
     """``True`` where a MaxQuant/Perseus flag column holds ``+``."""
     if column not in frame.columns:
         return np.zeros(len(frame), dtype=bool)
-    return frame[column].astype("string").str.strip().eq("+").fillna(False).to_numpy(bool)
+    col = frame.col(column) if hasattr(frame, "col") else frame[column]
+    return pd.Series(col, dtype="string").str.strip().eq("+").fillna(False).to_numpy(bool)
 
 
 def decoy_rows(frame: pd.DataFrame) -> np.ndarray:

@@ -8,7 +8,8 @@ columns disagree is refused.
 Formats (per column):
 
 ``point``
-    ``1234.5``, ``1.5E+06``, ``12`` (decimal point, no grouping).
+    ``1234.5``, ``1.5E+06``, ``12`` (decimal point, no grouping; ``12`` and ``1E-05``
+    read the same in every locale).
 ``comma``
     decimal comma: ``1234,5``, ``0,001``, ``1,5E+06``; dot thousands groups are
     accepted in this locale (``1.234,5``, ``1.234.567``).
@@ -42,7 +43,7 @@ MISSING_WORDS = frozenset({"", "filtered", "nan", "na", "n/a", "none", "null", "
                            "#num!", "#value!", "#div/0!"})
 _EXP = r"(?:[eE][+-]?\d+)?"
 _PLAIN = rf"[+-]?(?:\d+\.?\d*|\.\d+){_EXP}"
-_POINT_PROOF = rf"[+-]?(?:\d*\.\d+|\d+\.){_EXP}|[+-]?\d+[eE][+-]?\d+"
+_POINT_PROOF = rf"[+-]?(?:\d*\.\d+|\d+\.){_EXP}"
 _DOT3 = r"[+-]?\d{1,3}(?:\.\d{3})+"               # 1.234 (point) or 1234 (German)
 _COMMA_DEC = rf"[+-]?\d+,\d+{_EXP}"
 _AMBIG = r"[+-]?\d{1,3},\d{3}"                      # 1,234: 1.234 or 1234
@@ -76,43 +77,56 @@ class ParsedNumbers:
     text_fraction: np.ndarray
 
 
-def _classify(uniq: pd.Series) -> np.ndarray:
-    s = uniq.str.strip()
-    low = s.str.lower()
-    cat = np.full(len(s), TEXT, dtype=np.int8)
+def _classify(uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Category, point value and comma value of each distinct string (vectorised in
+    pyarrow: RE2 regular expressions, no Python work per string)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    def hit(pattern: str) -> np.ndarray:
-        return s.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+    s = pc.utf8_trim_whitespace(pa.array(uniq, type=pa.string()))
+    n = len(s)
+    cat = np.full(n, TEXT, dtype=np.int8)
 
-    # order matters: later assignments win
-    cat[hit(_COMMA_DEC)] = COMMA
-    cat[hit(_THOUSANDS)] = THOUSANDS
-    cat[hit(_AMBIG)] = AMBIG
-    cat[hit(_GERMAN) & s.str.contains(",", regex=False).to_numpy(dtype=bool)] = GERMAN
-    multi_dot = s.str.count(r"\.").to_numpy() >= 2
-    cat[hit(_GERMAN) & multi_dot] = GERMAN
+    def hit(pattern: str, arr=s) -> np.ndarray:
+        return pc.match_substring_regex(arr, f"^(?:{pattern})$").to_numpy(zero_copy_only=False)
+
+    has_comma = pc.match_substring(s, ",").to_numpy(zero_copy_only=False)
+    if has_comma.any():  # order matters: later assignments win
+        cat[hit(_COMMA_DEC)] = COMMA
+        cat[hit(_THOUSANDS)] = THOUSANDS
+        cat[hit(_AMBIG)] = AMBIG
+        cat[hit(_GERMAN) & has_comma] = GERMAN
+    multi_dot = pc.count_substring(s, ".").to_numpy(zero_copy_only=False) >= 2
+    if multi_dot.any():
+        cat[hit(_GERMAN) & multi_dot] = GERMAN
     plain = hit(_PLAIN)
     cat[plain] = PLAIN_INT
     cat[plain & hit(_POINT_PROOF)] = POINT
     cat[plain & hit(_DOT3)] = DOT3
-    cat[low.isin(MISSING_WORDS).to_numpy(dtype=bool)] = MISSING
-    return cat
+    low = pc.utf8_lower(s)
+    cat[pc.is_in(low, value_set=pa.array(sorted(MISSING_WORDS))).to_numpy(
+        zero_copy_only=False)] = MISSING
+    point = np.full(n, np.nan)
+    comma = np.full(n, np.nan)
+    pidx = np.flatnonzero(np.isin(cat, (PLAIN_INT, POINT, DOT3, AMBIG, THOUSANDS)))
+    if len(pidx):
+        sub = s.take(pa.array(pidx))
+        point[pidx] = pc.cast(pc.replace_substring(sub, ",", ""), pa.float64()).to_numpy(
+            zero_copy_only=False)
+    cidx = np.flatnonzero(np.isin(cat, (PLAIN_INT, DOT3, COMMA, AMBIG, GERMAN)))
+    if len(cidx):
+        sub = pc.replace_substring(pc.replace_substring(s.take(pa.array(cidx)), ".", ""), ",",
+                                   ".")
+        comma[cidx] = pc.cast(sub, pa.float64()).to_numpy(zero_copy_only=False)
+    return cat, point, comma
 
 
-def _values(uniq: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Value of each distinct string read with a decimal point / with a decimal comma."""
-    s = uniq.str.strip()
-    point = pd.to_numeric(s.str.replace(",", "", regex=False), errors="coerce")
-    comma = pd.to_numeric(s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False),
-                          errors="coerce")
-    return point.to_numpy(dtype=np.float64), comma.to_numpy(dtype=np.float64)
-
-
-def parse_numbers(frame: pd.DataFrame, source: str = "table") -> ParsedNumbers:
+def parse_numbers(frame, source: str = "table", names=None) -> ParsedNumbers:
     """Read the cells of ``frame`` as numbers, exactly (see the module's rules).
 
-    Columns already numeric are taken as they are. Only locale conflicts raise; text
-    cells are reported per column (``formats == "text"``) for the caller to judge.
+    ``frame`` is a DataFrame (numeric columns are taken as they are) or a 2-D object
+    array of cell strings with ``names``. Only locale conflicts raise; text cells are
+    reported per column (``formats == "text"``) for the caller to judge.
 
     Raises
     ------
@@ -120,23 +134,32 @@ def parse_numbers(frame: pd.DataFrame, source: str = "table") -> ParsedNumbers:
         A column mixes number formats, a file mixes locales, or ``1,234``-style values
         cannot be decided; the message names the column.
     """
-    n_rows, n_cols = frame.shape
+    if isinstance(frame, pd.DataFrame):
+        n_rows, n_cols = frame.shape
+        names = [str(c) for c in frame.columns]
+        numeric = np.array([pd.api.types.is_numeric_dtype(t) for t in frame.dtypes], bool)
+    else:
+        n_rows, n_cols = frame.shape
+        names = [str(c) for c in names]
+        numeric = np.zeros(n_cols, dtype=bool)
     values = np.full((n_rows, n_cols), np.nan)
     formats = np.full(n_cols, "point", dtype=object)
     example = np.full(n_cols, "", dtype=object)
     text_frac = np.zeros(n_cols)
-    names = [str(c) for c in frame.columns]
-    numeric = np.array([pd.api.types.is_numeric_dtype(t) for t in frame.dtypes], dtype=bool)
     for j in np.flatnonzero(numeric):
         values[:, j] = frame.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)
     obj = np.flatnonzero(~numeric)
     if not len(obj) or n_rows == 0:
         return ParsedNumbers(values, formats, example, text_frac)
-    block = frame.iloc[:, obj].astype(object).to_numpy()
+    if isinstance(frame, pd.DataFrame):
+        block = frame.iloc[:, obj].astype(object).to_numpy()
+    else:
+        block = np.asarray(frame, dtype=object)
     codes, uniq = pd.factorize(block.ravel(order="F"), use_na_sentinel=True)
-    uniq = pd.Series(uniq, dtype=object).astype(str)
-    cat_u = _classify(uniq)
-    point_u, comma_u = _values(uniq)
+    uniq = np.asarray([u if isinstance(u, str) else str(u) for u in uniq], dtype=object) \
+        if len(uniq) and not all(isinstance(u, str) for u in uniq[:1000]) else \
+        np.asarray(uniq, dtype=object)
+    cat_u, point_u, comma_u = _classify(uniq)
     codes = codes.reshape(block.shape, order="F")
     cat = np.where(codes >= 0, cat_u[np.maximum(codes, 0)], MISSING).astype(np.int8)
 
@@ -201,7 +224,7 @@ def parse_numbers(frame: pd.DataFrame, source: str = "table") -> ParsedNumbers:
     return ParsedNumbers(values, formats, example, text_frac)
 
 
-def parse_quantities(frame: pd.DataFrame, source: str = "table") -> np.ndarray:
+def parse_quantities(frame, source: str = "table", names=None) -> np.ndarray:
     """Numbers of quantity columns; any text (other than missing words) is refused.
 
     Raises
@@ -209,11 +232,12 @@ def parse_quantities(frame: pd.DataFrame, source: str = "table") -> np.ndarray:
     DvpInputError
         Text in a quantity column (names the column and the value), or a locale conflict.
     """
-    parsed = parse_numbers(frame, source)
+    parsed = parse_numbers(frame, source, names=names)
     text = np.flatnonzero(parsed.formats == "text")
     if len(text):
         j = int(text[0])
-        raise DvpInputError(f"{source}: column {str(frame.columns[j])!r} holds text "
+        cols = list(frame.columns) if isinstance(frame, pd.DataFrame) else list(names)
+        raise DvpInputError(f"{source}: column {str(cols[j])!r} holds text "
                             f"({parsed.text_example[j]!r}) where numbers are expected; "
                             "fix or re-export the table")
     return parsed.values

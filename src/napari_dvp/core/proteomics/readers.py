@@ -39,6 +39,7 @@ from .contaminants import decoy_rows, plus_flag, prefix_flags
 from .formats import GENERIC_ANNOT, GENERIC_GENE, GENERIC_ID, LAYOUTS, detect_layout
 from .logscale import decide_log2
 from .numbers import MISSING_WORDS, parse_numbers, parse_quantities
+from .tables import TextTable, read_text_table
 
 FORMATS: dict[str, str] = {k: v.description for k, v in LAYOUTS.items()
                            if v.level != "refused"}
@@ -114,7 +115,9 @@ def to_intensity(frame: pd.DataFrame, source: str = "table") -> np.ndarray:
     return out
 
 
-def _text(frame: pd.DataFrame, col: str | None) -> np.ndarray:
+def _text(frame, col: str | None) -> np.ndarray:
+    if isinstance(frame, TextTable):
+        return frame.col(col)
     if col is None or col not in frame.columns:
         return np.full(len(frame), "", dtype=object)
     return frame[col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
@@ -125,6 +128,14 @@ def run_label(run: str) -> str:
     name = re.split(r"[\\/]", str(run).strip())[-1]
     return re.sub(r"(\.(d|raw|wiff2?|mzml|dia|mgf|htrms|mzxml|gz|zip))+$", "", name,
                   flags=re.IGNORECASE)
+
+
+def run_labels(runs) -> np.ndarray:
+    """:func:`run_label` of many runs at once (vectorised)."""
+    s = pd.Series(list(runs), dtype="string").str.strip().str.split(r"[\\/]", regex=True).str[-1]
+    s = s.str.replace(r"(\.(d|raw|wiff2?|mzml|dia|mgf|htrms|mzxml|gz|zip))+$", "", regex=True,
+                      flags=re.IGNORECASE)
+    return s.fillna("").to_numpy(dtype=object)
 
 
 @dataclass
@@ -187,8 +198,19 @@ def _read_matrix_fast(path: Path, sep: str | None, text: list[str], numeric: lis
     return texts, values
 
 
-def _numbers(df: pd.DataFrame, cols: list[str], name: str) -> np.ndarray:
+def _numbers(df, cols: list[str], name: str) -> np.ndarray:
+    if isinstance(df, TextTable):
+        return parse_quantities(df.block(cols), name, names=cols)
     return parse_quantities(df[cols], name)
+
+
+def _first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys (first-seen order) and the row of each one's first occurrence."""
+    codes, uniq = pd.factorize(np.asarray(keys, dtype=object), sort=False)
+    first = np.full(len(uniq), -1)
+    rows = np.arange(len(codes))[::-1]
+    first[codes[::-1]] = rows
+    return np.asarray(uniq, dtype=object), first
 
 
 # ----------------------------------------------------------------------------- layouts
@@ -200,14 +222,15 @@ def _read_diann_pg(path: Path, cols: list[str], sep, **_) -> _Raw:
     runs = [c for c in cols if c not in _DIANN_ANNOT]
     text = [c for c in ("Protein.Group", "Protein.Ids", "Protein.Names", "Genes",
                         "First.Protein.Description") if c in cols]
-    fast = _read_matrix_fast(path, sep, text, runs)
+    # pyarrow's typed reader is fast for the usual hundreds of runs, slow for 10^4+ columns
+    fast = _read_matrix_fast(path, sep, text, runs) if len(runs) <= 2000 else None
     if fast is not None:
         t, values = fast
 
         def col(c):
             return t.get(c, np.full(len(values), "", dtype=object))
     else:
-        df = _read_text_table(path, sep)
+        df = read_text_table(path, sep)
         values = _numbers(df, runs, path.name)
 
         def col(c):
@@ -353,15 +376,16 @@ def _read_diann_pr_matrix(path: Path, cols: list[str], sep, aggregate: str | Non
     if aggregate is None:
         raise DvpInputError(f"{path.name} is a DIA-NN precursor matrix (one row per precursor); "
                             "export report.pg_matrix.tsv or pass --aggregate top3")
-    df = _read_text_table(path, sep)
+    df = read_text_table(path, sep)
     vals = _numbers(df, runs, path.name)
-    key = "Precursor.Id" if "Precursor.Id" in df.columns else "Modified.Sequence"
+    key = "Precursor.Id" if "Precursor.Id" in df else "Modified.Sequence"
     n_r = len(runs)
     pg = np.repeat(_text(df, "Protein.Group"), n_r)
     prec = np.repeat(_text(df, key), n_r)
     run = np.tile(np.asarray(runs, dtype=object), len(df))
     ids, found_runs, values = top_n(pg, run, prec, vals.ravel(), n=AGGREGATES[aggregate])
-    first = df.groupby(_text(df, "Protein.Group"), sort=False).first().reindex(ids)
+    uniq, first_rows = _first_rows(_text(df, "Protein.Group"))
+    first = df.take(first_rows[pd.Index(uniq).get_indexer(ids)])
     var = {"protein_ids": _text(first, "Protein.Ids"),
            "protein_names": _text(first, "Protein.Names"), "genes": _text(first, "Genes"),
            "description": _text(first, "First.Protein.Description")}
@@ -375,14 +399,14 @@ def _read_diann_pr_matrix(path: Path, cols: list[str], sep, aggregate: str | Non
 
 
 def _read_spectronaut_pivot(path: Path, cols: list[str], sep, **_) -> _Raw:
-    df = _read_text_table(path, sep)
-    pg_col = "PG.ProteinGroups" if "PG.ProteinGroups" in df.columns else "PG.ProteinAccessions"
+    df = read_text_table(path, sep)
+    pg_col = "PG.ProteinGroups" if "PG.ProteinGroups" in df else "PG.ProteinAccessions"
     qcols = [c for c in cols if c.endswith(".PG.Quantity")]
     if not qcols:
         raise KeyError("<run>.PG.Quantity")
     runs = [re.sub(r"^\[\d+\]\s*", "", c[: -len(".PG.Quantity")]) for c in qcols]
     vals = _numbers(df, qcols, path.name)
-    if "EG.PrecursorId" in df.columns or "FG.Id" in df.columns or df[pg_col].duplicated().any():
+    if "EG.PrecursorId" in df or "FG.Id" in df or pd.Series(df.col(pg_col)).duplicated().any():
         # a precursor-level pivot repeats the protein-group quantity on every precursor row
         pg = _text(df, pg_col)
         codes, ids = pd.factorize(pg, sort=False)
@@ -391,30 +415,29 @@ def _read_spectronaut_pivot(path: Path, cols: list[str], sep, **_) -> _Raw:
             ok = np.isfinite(vals[:, j])
             np.maximum.at(agg[:, j], codes[ok], vals[ok, j])
         agg[~np.isfinite(agg)] = np.nan
-        first_rows = pd.Series(np.arange(len(df))).groupby(codes).first().to_numpy()
-        df = df.iloc[first_rows]
+        df = df.take(_first_rows(pg)[1])
         vals = agg
     cont, dec = prefix_flags(_text(df, pg_col), _text(df, "PG.ProteinAccessions"))
     return _Raw(_text(df, pg_col), vals, runs,
                 {"protein_ids": _text(df, "PG.ProteinAccessions") if "PG.ProteinAccessions"
-                 in df.columns else _text(df, pg_col),
+                 in df else _text(df, pg_col),
                  "protein_names": _text(df, "PG.ProteinNames"), "genes": _text(df, "PG.Genes"),
                  "description": _text(df, "PG.ProteinDescriptions")},
                 contaminant=cont, decoy=dec, source={"quantity": "PG.Quantity"})
 
 
 def _read_maxquant(path: Path, cols: list[str], sep, **_) -> _Raw:
-    df = _read_text_table(path, sep)
+    df = read_text_table(path, sep)
     prefix = "LFQ intensity " if any(c.startswith("LFQ intensity ") for c in cols) \
         else "Intensity "
     qcols = [c for c in cols if c.startswith(prefix)]
     if not qcols:
         raise KeyError("LFQ intensity <run>")
-    id_col = "Majority protein IDs" if "Majority protein IDs" in df.columns else "Protein IDs"
+    id_col = "Majority protein IDs" if "Majority protein IDs" in df else "Protein IDs"
     genes = _text(df, "Gene names")
-    if "Gene names" not in df.columns and "Fasta headers" in df.columns:
-        genes = (df["Fasta headers"].astype("string").str.findall(r"GN=(\S+)").str.join(";")
-                 .fillna("").to_numpy(dtype=object))
+    if "Gene names" not in df and "Fasta headers" in df:
+        genes = (pd.Series(df.col("Fasta headers"), dtype="string").str.findall(r"GN=(\S+)")
+                 .str.join(";").fillna("").to_numpy(dtype=object))
     pcont, pdec = prefix_flags(_text(df, id_col))
     cont = plus_flag(df, "Potential contaminant") | plus_flag(df, "Contaminant") | pcont
     dec = plus_flag(df, "Reverse") | pdec
@@ -428,7 +451,7 @@ def _read_maxquant(path: Path, cols: list[str], sep, **_) -> _Raw:
 
 
 def _read_fragpipe(path: Path, cols: list[str], sep, **_) -> _Raw:
-    df = _read_text_table(path, sep)
+    df = read_text_table(path, sep)
     other = (" MaxLFQ Intensity", " Razor Intensity", " Unique Intensity", " Total Intensity")
     for suffix in (" MaxLFQ Intensity", " Intensity", " Razor Intensity"):
         qcols = [c for c in cols if c.endswith(suffix) and c != suffix.strip()
@@ -452,20 +475,17 @@ _ALPHADIA_ANNOT = {"pg", "pg.name", "genes", "gene", "proteins", "protein_names"
 
 
 def _read_alphadia(path: Path, cols: list[str], sep, **_) -> _Raw:
-    df = _read_text_table(path, sep)
-    for idx in ("pg", "pg.name"):
-        if idx not in df.columns and df.index.name == idx:
-            df = df.reset_index()
-    pg_col = "pg.name" if "pg.name" in df.columns else "pg"
+    df = read_text_table(path, sep)
+    pg_col = "pg.name" if "pg.name" in df else "pg"
     runs = [c for c in df.columns if c not in _ALPHADIA_ANNOT]
-    parsed = parse_numbers(df[runs], path.name)
+    parsed = parse_numbers(df.block(runs), path.name, names=runs)
     text = [runs[j] for j in np.flatnonzero(parsed.formats == "text")]
     if text:
         raise DvpInputError(f"{path.name}: column {text[0]!r} holds text "
                             f"({parsed.text_example[runs.index(text[0])]!r}), so this is not an "
                             "AlphaDIA pg.matrix (one number per run); give pg.matrix.tsv")
-    gene_col = next((c for c in ("pg.genes", "genes", "gene") if c in df.columns), None)
-    prot_col = next((c for c in ("pg.proteins", "proteins") if c in df.columns), None)
+    gene_col = next((c for c in ("pg.genes", "genes", "gene") if c in df), None)
+    prot_col = next((c for c in ("pg.proteins", "proteins") if c in df), None)
     cont, dec = prefix_flags(_text(df, pg_col), _text(df, prot_col))
     return _Raw(_text(df, pg_col), parsed.values, [str(r) for r in runs],
                 {"protein_ids": _text(df, prot_col or pg_col), "genes": _text(df, gene_col)},
@@ -495,7 +515,7 @@ def _read_perseus(path: Path, cols: list[str], sep, **_) -> _Raw:
     if not main:
         raise DvpInputError(f"{path.name}: Perseus matrix without main (E) columns; mark the "
                             "intensity columns as main columns in Perseus")
-    df = _read_text_table(path, sep, skiprows=range(1, n_skip + 1))
+    df = read_text_table(path, sep, skip_after_header=n_skip)
     text_cols = [c for c, t in zip(cols, types, strict=True) if t == "T"]
     low = {c: c.strip().lower() for c in text_cols}
     id_col = next((c for c in text_cols if low[c] in ("majority protein ids", "protein ids",
@@ -513,7 +533,7 @@ def _read_perseus(path: Path, cols: list[str], sep, **_) -> _Raw:
         if key.startswith("C:"):
             obs[key[2:]] = [vals[cols.index(c)] for c in main]
     return _Raw(_text(df, id_col), _numbers(df, main, path.name), main,
-                {"protein_ids": _text(df, "Protein IDs") if "Protein IDs" in df.columns
+                {"protein_ids": _text(df, "Protein IDs") if "Protein IDs" in df
                  else _text(df, id_col), "protein_names": _text(df, "Protein names"),
                  "genes": _text(df, gene_col), "description": _text(df, "Fasta headers")},
                 contaminant=plus_flag(df, "Potential contaminant") | plus_flag(df, "Contaminant")
@@ -523,11 +543,10 @@ def _read_perseus(path: Path, cols: list[str], sep, **_) -> _Raw:
 
 
 def _read_generic(path: Path, cols: list[str], sep, **_) -> _Raw:
-    df = _read_text_table(path, sep)
-    df.columns = [str(c) for c in df.columns]
+    df = read_text_table(path, sep)
     lower = {c: c.strip().lower() for c in df.columns}
     cand = [c for c in df.columns if lower[c] not in GENERIC_ANNOT]
-    parsed = parse_numbers(df[cand], path.name)
+    parsed = parse_numbers(df.block(cand), path.name, names=cand)
     numeric, text = [], []
     for j, c in enumerate(cand):
         fmt, frac = parsed.formats[j], parsed.text_fraction[j]
@@ -625,7 +644,7 @@ def _finish(raw: _Raw, source: Path, fmt: str, log2, remove_contaminants: bool,
     var["contaminant"] = cont[keep]
     var["decoy"] = decoy[keep]
     obs = pd.DataFrame({"run": runs}, index=pd.Index(runs, name="run_name"))
-    obs["run_label"] = [run_label(r) for r in runs]
+    obs["run_label"] = run_labels(runs)
     for k, v in raw.obs.items():
         obs[k] = [str(x) for x in v]
     notes = []
