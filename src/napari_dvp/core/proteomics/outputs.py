@@ -53,10 +53,19 @@ def write_together(writers: Mapping[Path, Callable[[Path], None]]) -> list[Path]
 
     Nothing appears unless every writer succeeded.
     """
-    with contextlib.ExitStack() as stack:
-        tmps = {Path(t): stack.enter_context(atomic_path(t)) for t in writers}
-        for target, write in writers.items():
-            write(tmps[Path(target)])
+    current = None
+    try:
+        with contextlib.ExitStack() as stack:
+            tmps = {}
+            for t in writers:
+                current = Path(t)
+                tmps[current] = stack.enter_context(atomic_path(t))
+            for target, write in writers.items():
+                current = Path(target)
+                write(tmps[current])
+    except OSError as exc:  # disk full, permissions, a path that is not a folder …
+        raise DvpInputError(f"could not write {current} ({type(exc).__name__}: "
+                            f"{exc.strerror or exc}); nothing was written") from None
     return [Path(t) for t in writers]
 
 
