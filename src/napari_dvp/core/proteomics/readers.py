@@ -738,7 +738,11 @@ def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
         raise DvpInputError(f"{path.name} does not look like a {FORMATS[fmt]}: column "
                             f"{exc} is missing; check the export or choose another format"
                             ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DvpInputError(f"{path.name} is not UTF-8 text ({exc.reason}, byte "
+                            f"{exc.object[exc.start:exc.start + 1]!r} at {exc.start}); save it "
+                            "as UTF-8 text") from None
+    except (pd.errors.ParserError, ValueError) as exc:
         if isinstance(exc, DvpInputError):
             raise
         raise DvpInputError(f"{path.name} could not be parsed as a table ({one_line(exc)[:150]}"

@@ -109,8 +109,8 @@ class TextTable:
 
 def _open(path: Path):
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="")
-    return open(path, encoding="utf-8", errors="replace", newline="")
+        return gzip.open(path, "rt", encoding="utf-8", errors="strict", newline="")
+    return open(path, encoding="utf-8", errors="strict", newline="")
 
 
 def read_text_table(path: Path, sep: str | None, skip_after_header: int = 0) -> TextTable:
