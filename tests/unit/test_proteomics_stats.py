@@ -111,7 +111,7 @@ def test_anova_and_tukey_vs_scipy_statsmodels():
     from statsmodels.stats.anova import anova_lm
     from statsmodels.stats.multicomp import pairwise_tukeyhsd
 
-    a = _log2(seed=4, n_s=15, missing=0.08)
+    a = _log2(seed=4, n_s=15, n_p=120, missing=0.08)
     table, tukey = dfx.anova(a, "class", posthoc_top=3)
     lab = a.obs["class"].to_numpy()
     for j in range(a.n_vars):

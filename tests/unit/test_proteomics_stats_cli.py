@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from napari_dvp.cli import main
 from napari_dvp.core.proteomics import differential
@@ -18,11 +19,12 @@ from .test_proteomics_cli import _manifest
 from .test_proteomics_corpus import perseus_log2
 
 
+@pytest.mark.slow
 def test_stats_two_groups_figures_and_meta(tmp_path, capsys):
     man = _manifest()
     man["patient"] = [f"pt{k % 4}" for k in range(len(man))]
     man.to_csv(tmp_path / "manifest.csv", index=False)
-    write_pg_matrix(synthetic_pg_matrix(man, seed=5, n_proteins=500), tmp_path / "t.tsv")
+    write_pg_matrix(synthetic_pg_matrix(man, seed=5, n_proteins=300), tmp_path / "t.tsv")
     figs = tmp_path / "figs"
     figs.mkdir()
     rc = main(["stats", str(tmp_path / "t.tsv"), "--manifest", str(tmp_path / "manifest.csv"),
@@ -52,7 +54,8 @@ def test_stats_two_groups_figures_and_meta(tmp_path, capsys):
                  "--valid-groups", "region"]) == 2  # 2 samples per patient and region
     assert "occurs twice" in capsys.readouterr().err
     assert main(["stats", str(tmp_path / "t.tsv"), "--manifest", str(tmp_path / "manifest.csv"),
-                 "--out", str(tmp_path / "an.csv"), "--impute", "knn", "--posthoc-top", "5"]) == 0
+                 "--out", str(tmp_path / "an.csv"), "--impute", "downshift", "--posthoc-top",
+                 "5"]) == 0
     tk = pd.read_csv(tmp_path / "an.tukey.csv")
     assert tk["protein_id"].nunique() == 5 and len(tk) == 5 * 6
 

@@ -70,7 +70,9 @@ GENERIC_GENE = ("gene", "genes", "gene names", "gene_names", "gene name", "gene_
                 "gene symbol", "gene_symbol", "symbol", "pg.genes")
 GENERIC_ID = ("protein_id", "protein id", "protein", "protein ids", "protein.group",
               "protein group", "protein_group", "uniprot", "accession", "pg",
-              "majority protein ids", "protein_ids", "proteins", "protein accession")
+              "majority protein ids", "protein_ids", "proteins", "protein accession",
+              "protein accessions", "proteinid", "uniprot_id", "uniprot id", "accessions",
+              "protein.ids", "pg.proteingroups")
 GENERIC_ANNOT = frozenset(GENERIC_GENE) | frozenset(GENERIC_ID) | {
     "protein_names", "protein names", "description", "protein.names", "protein.ids",
     "first.protein.description", "fasta headers", "protein description", "entry name",

@@ -69,8 +69,8 @@ class ProteinStudy:
         """One line: matches, unmatched runs/samples, proteins kept, values imputed."""
         p = self._need()
         text = " · ".join(self.report.lines()) + f" · {p.n_vars} proteins kept"
-        if self.params.impute:
-            text += f", {int(p.layers['imputed'].sum())} values imputed"
+        if self.params.impute != "none":
+            text += f", {int(p.layers['imputed'].sum())} values imputed ({self.params.impute})"
         return text
 
     def match_rows(self) -> tuple[pd.DataFrame, list[str]]:
