@@ -88,9 +88,9 @@ def limma_reference(A, B):
 
 def quantile_reference(L):
     """Quantile normalisation: textbook for complete data; with missing values each
-    sample's sorted values define its quantile function on [0, 1], the reference is the
-    mean of those functions on a grid of max(n) points, and each value takes the
-    reference at its (average) rank position."""
+    sample's sorted values define its quantile function on [0, 1] (a single value sits
+    at 0.5), the reference is the mean of those functions on a grid of max(n) points,
+    and each value takes the reference at its (average) rank position."""
     out = np.full(L.shape, np.nan)
     n = [int(np.isfinite(r).sum()) for r in L]
     m = max(n)
@@ -100,7 +100,7 @@ def quantile_reference(L):
         if k == 0:
             continue
         xs = np.sort(finite(r))
-        pos = np.array([i / (k - 1) for i in range(k)])
+        pos = np.array([i / (k - 1) for i in range(k)]) if k > 1 else np.array([0.5])
         curves.append(np.interp(grid, pos, xs))
     ref = np.mean(curves, axis=0)
     for i, (r, k) in enumerate(zip(L, n, strict=True)):
@@ -108,7 +108,8 @@ def quantile_reference(L):
             continue
         idx = np.flatnonzero(np.isfinite(r))
         ranks = stats.rankdata(r[idx])  # average ties
-        out[i, idx] = np.interp((ranks - 1) / (k - 1), grid, ref)
+        where = (ranks - 1) / (k - 1) if k > 1 else np.array([0.5])
+        out[i, idx] = np.interp(where, grid, ref)
     return out
 
 
