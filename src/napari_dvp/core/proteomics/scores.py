@@ -212,7 +212,11 @@ def _decoupler(adata: ad.AnnData, member_pos: Mapping[str, np.ndarray], method: 
     net = pd.DataFrame([(name, feats[p]) for name, pos in member_pos.items() for p in pos],
                        columns=["source", "target"])
     fn = {"ulm": dc.mt.ulm, "zscore": dc.mt.zscore}[method]
-    es, _pv = fn(data=mat, net=net, tmin=tmin)
+    try:
+        es, _pv = fn(data=mat, net=net, tmin=tmin)
+    except ValueError as exc:  # degenerate data (e.g. a sample without variance)
+        raise DvpInputError(f"decoupler's {method} cannot score these data ({exc}); use "
+                            "--method mean_z") from None
     return es
 
 
