@@ -37,6 +37,8 @@ class ProteinStudy:
         Gene sets to score (bundled by default).
     min_coverage
         Minimum coverage for a set to be scored.
+    min_members
+        Minimum measured member proteins for a sample to get a set score.
     """
 
     data: ad.AnnData
@@ -44,6 +46,7 @@ class ProteinStudy:
     params: ProcessingParams = field(default_factory=ProcessingParams)
     gene_sets: dict[str, GeneSet] = field(default_factory=bundled_gene_sets)
     min_coverage: float = 0.1
+    min_members: int = 5
     table: pd.DataFrame | None = None
     processed: ad.AnnData | None = None
     scores: SetScores | None = None
@@ -62,7 +65,8 @@ class ProteinStudy:
         matched, self.report = apply_matches(self.data, self.table, self.manifest)
         self.processed = process(matched, self.params)
         self.scores = gene_set_scores(self.processed, self.gene_sets,
-                                      min_coverage=self.min_coverage)
+                                      min_coverage=self.min_coverage,
+                                      min_members=self.min_members)
         return self
 
     def summary(self) -> str:
