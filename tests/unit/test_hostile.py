@@ -193,8 +193,8 @@ def _score(folder: Path, src: Path, *extra: str, ids=("S1", "S2", "S3", "S4"),
 
 
 def _score_h5ad_dir(folder: Path, src: Path) -> list[str]:
-    (folder / "h5dir").mkdir()
-    return _score(folder, src, "--h5ad", str(folder / "h5dir"))
+    (folder / "h5dir.h5ad").mkdir()
+    return _score(folder, src, "--h5ad", str(folder / "h5dir.h5ad"))
 
 
 def _measure_parent_file(folder: Path, src: Path) -> list[str]:
@@ -260,7 +260,7 @@ CASES.update({
         lambda f, s: ["classify", str(h.cells_table(f, s)), "--rules", str(h.rules(f)), "-o",
                       str(f / "x.csv"), "--summary", str(f / "x.csv")], 2,
         r"are the same or nested"),
-    "out/score_h5ad_is_folder": Case(_score_h5ad_dir, 2, r"--h5ad .*h5dir is a folder"),
+    "out/score_h5ad_is_folder": Case(_score_h5ad_dir, 2, r"h5dir\.h5ad is a folder"),
     "out/measure_parent_is_file": Case(_measure_parent_file, 2,
                                        r"s_cells\.csv is a file, not a folder"),
     "out/regions_over_input": Case(
@@ -381,8 +381,10 @@ CASES.update({
     "inject/export_lmd_manifest_formulas": Case(_formula_manifest, 0, r"^$", outputs=("lmd",),
                                                 check=_manifest_neutralised),
     "inject/score_formulas": Case(_formula_scores, 0, r"^$", outputs=(
-        "scores.csv", "scores.coverage.csv", "scores.matches.csv"), check=_scores_neutralised),
-    "inject/proteins_formulas": Case(_formula_proteins, 0, r"^$", outputs=("matrix.csv",),
+        "scores.csv", "scores.coverage.csv", "scores.matches.csv", "scores.members.csv",
+        "scores.meta.json"), check=_scores_neutralised),
+    "inject/proteins_formulas": Case(_formula_proteins, 0, r"^$",
+                                     outputs=("matrix.csv", "matrix.meta.json"),
                                      check=_proteins_neutralised),
 })
 
@@ -619,7 +621,7 @@ def test_outputs_appear_together_or_not_at_all(src, tmp_path, capsys, monkeypatc
     def boom(adata, path):
         raise OSError(28, "No space left on device", str(path))
 
-    monkeypatch.setattr("napari_dvp.core.proteomics.readers.write_h5ad", boom)
+    monkeypatch.setattr("anndata.AnnData.write_h5ad", boom)
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "No space left on device" in err[0]

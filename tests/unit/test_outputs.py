@@ -17,6 +17,7 @@ def _files(folder):
 
 def test_outputs_move_in_together_and_roll_back_on_error(tmp_path):
     (tmp_path / "in.csv").write_text("input")
+    (tmp_path / "sub").mkdir()
     with Outputs("t", [tmp_path / "in.csv"]) as out:
         a = out.file(tmp_path / "a.csv")
         b = out.folder(tmp_path / "sub" / "export")
@@ -29,9 +30,9 @@ def test_outputs_move_in_together_and_roll_back_on_error(tmp_path):
     before = _files(tmp_path)
     with pytest.raises(RuntimeError), Outputs("t", overwrite=True) as out:
         out.file(tmp_path / "a.csv").write_text("B")
-        out.file(tmp_path / "new" / "c.csv").write_text("C")
+        out.file(tmp_path / "c.csv").write_text("C")
         raise RuntimeError("crash")
-    assert _files(tmp_path) == before  # no 'new' folder, no staging, old outputs kept
+    assert _files(tmp_path) == before  # no c.csv, no staging, old outputs kept
     assert (tmp_path / "a.csv").read_text() == "A"
 
 

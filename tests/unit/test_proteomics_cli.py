@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -42,7 +44,7 @@ def test_score_command(tmp_path, capsys):
     gmt.write_text("MINE\tmine\tSTAT1\tSTAT2\tIRF9\tJAK2\n")
     rc = main(["score", str(tmp_path / "TEN.pg_matrix.tsv"), "--manifest",
                str(tmp_path / "manifest.csv"), "--out", str(tmp_path / "scores.csv"),
-               "--gene-sets", str(gmt), "--proteins", "STAT1"])
+               "--gene-sets", str(gmt), "--proteins", "STAT1", "--min-members", "2"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "16 MS run(s) matched" in text and "TEN_blank_01" in text
@@ -51,9 +53,22 @@ def test_score_command(tmp_path, capsys):
                                    index=man["sample_id"]))
     up = up.reindex(s.index).to_numpy()
     assert s.loc[up, "MINE"].min() > s.loc[~up, "MINE"].max()
-    assert np.corrcoef(s["MINE"], s["STAT1 (z)"])[0, 1] > 0.5
+    ok = s["STAT1 (z)"].notna()
+    assert np.corrcoef(s.loc[ok, "MINE"], s.loc[ok, "STAT1 (z)"])[0, 1] > 0.5
     cov = pd.read_csv(tmp_path / "scores.coverage.csv")
     assert cov.loc[0, "n_in_set"] == 4 and cov.loc[0, "n_found"] >= 3
+    mem = pd.read_csv(tmp_path / "scores.members.csv", keep_default_na=False)
+    assert len(mem) == 16 and (mem["scored"] == (mem["members_measured"] >= 2)).all()
+    assert cov.loc[0, "samples_scored"] == mem["scored"].sum()
+    # the same run with the default (5 members) scores no sample of a 4-gene set: said so
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "TEN.pg_matrix.tsv"), "--manifest",
+                 str(tmp_path / "manifest.csv"), "--out", str(tmp_path / "s5.csv"),
+                 "--gene-sets", str(gmt)]) == 0
+    assert "no sample has 5 measured members" in capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "s5.csv")["MINE"].isna().all()
+    meta = json.loads((tmp_path / "scores.meta.json").read_text())
+    assert meta["log2"]["input_is_log2"] is True and meta["processing"]["log2_applied"] is True
     matches = pd.read_csv(tmp_path / "scores.matches.csv")
     assert (matches["status"] == "matched").sum() == 16
 

@@ -112,7 +112,8 @@ def test_diann_pg_matrix_fast_and_forgiving_parsers_agree(tmp_path, monkeypatch)
         assert list(a.var["genes"]) == ["STAT1;STAT1B", ""]
         assert list(a.var["description"]) == ["", "STAT3 protein"]
     pd.testing.assert_frame_equal(fast.var, slow.var)
-    monkeypatch.setattr(readers, "_read_table", lambda *a, **k: pytest.fail("slow path used"))
+    monkeypatch.setattr(readers, "read_text_table",
+                        lambda *a, **k: pytest.fail("slow path used"))
     read_proteomics(clean)  # the clean file never needs the pandas parser
 
 
@@ -177,10 +178,10 @@ def test_tiny_spectronaut_pivot_filtered_and_decimal_commas(tmp_path):
 def test_tiny_spectronaut_long(tmp_path):
     p = _write(tmp_path / "spectronaut_long.tsv",
                "R.FileName\tPG.ProteinGroups\tPG.Genes\tPG.Quantity\tPG.Qvalue\n"
-               "runA1\tP1\tSTAT1\t10,5\t0.001\n"
-               "runA1\tP2\tSTAT3\tFiltered\t0.001\n"
-               "runA2\tP1\tSTAT1\t11\t0.001\n"
-               "runA2\tP2\tSTAT3\t12\t0.5\n")
+               "runA1\tP1\tSTAT1\t10,5\t0,001\n"
+               "runA1\tP2\tSTAT3\tFiltered\t0,001\n"
+               "runA2\tP1\tSTAT1\t11\t0,001\n"
+               "runA2\tP2\tSTAT3\t12\t0,5\n")
     a = read_proteomics(p)
     assert a.uns["source"]["format"] == "spectronaut_long"
     assert _vals(a, "P1", "runA1") == 10.5 and _vals(a, "P1", "runA2") == 11
@@ -234,10 +235,10 @@ def test_tiny_fragpipe(tmp_path):
 
 def test_tiny_generic_csv_and_tidy_roundtrip(tmp_path):
     p = _write(tmp_path / "matrix.csv",
-               "protein,gene,TEN_A1,TEN_A2\nP1,STAT1,1.5,\nP2,STAT3,0,2\n")
+               "protein,gene,TEN_A1,TEN_A2\nP1,STAT1,1500.5,\nP2,STAT3,0,2e6\n")
     a = read_proteomics(p)
     assert a.uns["source"]["format"] == "generic"
-    np.testing.assert_array_equal(a.X, [[1.5, NAN], [NAN, 2]])
+    np.testing.assert_array_equal(a.X, [[1500.5, NAN], [NAN, 2e6]])
     assert list(a.var["gene"]) == ["STAT1", "STAT3"]
     out = write_tidy(a, tmp_path / "tidy.csv")
     back = read_proteomics(out)
@@ -259,7 +260,9 @@ def test_h5ad_roundtrip(tmp_path):
 def test_detect_format_names():
     assert detect_format(["Protein.Group", "Genes", "a"]) == "diann_pg_matrix"
     assert detect_format(["R.FileName", "PG.ProteinGroups", "PG.Quantity"]) == "spectronaut_long"
-    assert detect_format(["x", "y"]) == "generic"
+    assert detect_format(["protein", "S1"]) == "generic"
+    with pytest.raises(DvpInputError, match="matches no known protein table layout"):
+        detect_format(["x", "y"])
 
 
 # ----------------------------------------------------------------------------- bad input

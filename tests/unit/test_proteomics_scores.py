@@ -52,7 +52,7 @@ def _by_hand(X, min_valid):
 
 def test_process_matches_hand_computation():
     a = _adata()
-    p = process(a, ProcessingParams(min_valid=0.8))
+    p = process(a, ProcessingParams(min_valid=0.8, valid_mode="global"))
     L, Z, keep = _by_hand(a.X, 0.8)
     np.testing.assert_allclose(p.X, L)
     np.testing.assert_allclose(p.layers["z"], Z)
@@ -79,7 +79,7 @@ def test_process_bad_inputs():
     with pytest.raises(DvpInputError, match="lower the valid-value"):
         process(_adata(missing=0.9), ProcessingParams(min_valid=1.0))
     with pytest.raises(DvpInputError, match="normalisation"):
-        process(a, ProcessingParams(normalise="quantile"))
+        process(a, ProcessingParams(normalise="vsn"))
 
 
 def test_gene_set_mean_z_vs_numpy():
@@ -87,10 +87,16 @@ def test_gene_set_mean_z_vs_numpy():
     p = process(a, ProcessingParams(min_valid=0.0))
     gs = {"JS": GeneSet("JS", "test", ("STAT1", "STAT3", "JAK1", "NOPE1", "NOPE2")),
           "low": GeneSet("low", "test", ("G5", *tuple(f"X{i}" for i in range(20))))}
-    res = gene_set_scores(p, gs, min_coverage=0.3)
+    res = gene_set_scores(p, gs, min_coverage=0.3, min_members=3)
     Z = p.layers["z"][:, [0, 1, 2]]
-    expect = np.array([row[np.isfinite(row)].mean() for row in Z])
+    n = np.isfinite(Z).sum(axis=1)
+    expect = np.array([row[np.isfinite(row)].mean() if k >= 3 else np.nan
+                       for row, k in zip(Z, n, strict=True)])
+    assert (n < 3).any() and (n == 3).any()  # the data exercise both branches
     np.testing.assert_allclose(res.scores["JS"].to_numpy(), expect)
+    np.testing.assert_array_equal(res.members["JS"].to_numpy(), n)
+    assert all(("2 of 3 members measured" in r) == (k == 2)
+               for r, k in zip(res.reasons["JS"], n, strict=True))
     cov = res.coverage.set_index("set")
     assert cov.loc["JS", "n_found"] == 3 and cov.loc["JS", "coverage"] == pytest.approx(0.6)
     assert cov.loc["JS", "proteins"] == "JAK1;STAT1;STAT3"
@@ -127,7 +133,7 @@ def test_decoupler_ulm_and_zscore_vs_numpy():
             y = Z[i]
             expect = (y[members].mean() - y.mean()) * np.sqrt(len(members)) / y.std(ddof=1)
             assert zs.loc[p.obs_names[i], name] == pytest.approx(expect, rel=1e-3, abs=1e-6)
-    via = gene_set_scores(p, gs, method="ulm", min_coverage=0.5).scores
+    via = gene_set_scores(p, gs, method="ulm", min_coverage=0.5, min_members=4).scores
     np.testing.assert_allclose(via[["A", "B"]].to_numpy(), ulm[["A", "B"]].to_numpy())
 
 

@@ -154,16 +154,17 @@ class Outputs:
 
     def _check_parent(self, target: Path, given: Path, option: str) -> None:
         parent = target.parent
-        probe = parent
-        while not probe.exists():
-            if probe.is_symlink():
-                raise DvpInputError(f"{option} {given}: {probe} is a broken link")
-            probe = probe.parent
-        if not probe.is_dir():
-            raise DvpInputError(f"{option} {given}: {probe} is a file, not a folder; choose an "
+        if parent.is_symlink() and not parent.exists():
+            raise DvpInputError(f"{option} {given}: {parent} is a broken link")
+        if not parent.exists():
+            # never create folders the user did not ask for (a typo would go unnoticed)
+            raise DvpInputError(f"{option} {given}: folder {parent} does not exist; create it "
+                                "first or choose another output path")
+        if not parent.is_dir():
+            raise DvpInputError(f"{option} {given}: {parent} is a file, not a folder; choose an "
                                 "output inside a folder")
-        if not os.access(probe, os.W_OK | os.X_OK):
-            raise DvpInputError(f"{option} {given}: cannot write in {probe} (read-only or no "
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise DvpInputError(f"{option} {given}: cannot write in {parent} (read-only or no "
                                 "permission); choose another output folder")
 
     def _check_target(self, target: Path, given: Path, option: str, folder: bool) -> None:

@@ -206,9 +206,10 @@ def apply_matches(adata: ad.AnnData, table: pd.DataFrame, manifest: pd.DataFrame
     Returns
     -------
     (AnnData, MatchReport)
-        ``obs`` index = ``sample_id``; columns ``run, run_label, well, class, region`` (and
-        ``replicate, n_cells, area_um2`` when the manifest has them). The unmatched runs and
-        samples are in the report and in ``uns["matching"]``.
+        ``obs`` index = ``sample_id``; columns ``run, run_label`` and every manifest column
+        but ``sample_id``, ``cell_ids`` and ``n_shapes`` (``well, class, region,
+        replicate, n_cells, area_um2``, and any annotation such as ``patient``). The
+        unmatched runs and samples are in the report and in ``uns["matching"]``.
 
     Raises
     ------
@@ -228,9 +229,12 @@ def apply_matches(adata: ad.AnnData, table: pd.DataFrame, manifest: pd.DataFrame
     info = manifest.set_index("sample_id").loc[ok["sample_id"].to_numpy()]
     obs = sub.obs.copy()
     obs.index = pd.Index(ok["sample_id"].to_numpy(dtype=str), name="sample_id")
-    for col in ("well", "class", "region", "replicate", "n_cells", "area_um2", "lesional"):
-        if col in info.columns:
-            obs[col] = info[col].to_numpy()
+    for col in info.columns:  # well, class, region, replicate, n_cells, patient …
+        if col in ("cell_ids", "n_shapes") or col in obs.columns:
+            continue
+        vals = info[col]
+        obs[col] = vals.to_numpy() if pd.api.types.is_numeric_dtype(vals) or \
+            pd.api.types.is_bool_dtype(vals) else vals.astype(str).to_numpy()
     sub.obs = obs
     sub.uns["matching"] = {"unmatched_runs": report.unmatched_runs,
                            "unmatched_samples": report.unmatched_samples}

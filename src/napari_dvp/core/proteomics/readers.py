@@ -1,15 +1,22 @@
 """Read protein tables of every major search engine into one AnnData.
 
-:func:`read_proteomics` detects the format from the column names and returns an
-:class:`anndata.AnnData` with ``obs`` = MS runs (index: the run name as written in
-the file), ``var`` = protein groups (index: unique protein id; columns
-``protein_ids, protein_names, gene, genes, description``) and ``X`` = intensities
-(float64, ``NaN`` = missing; zeros and "Filtered" cells are missing too).
+:func:`read_proteomics` recognises the layout from the table's content
+(:func:`~.formats.detect_layout`) and returns an :class:`anndata.AnnData` with ``obs`` =
+MS runs (index: the run name as written in the file), ``var`` = protein groups (index:
+unique protein id; columns ``protein_ids, protein_names, gene, genes, description,
+contaminant, decoy``) and ``X`` = values as read (float64, ``NaN`` = missing).
 
-Formats (``FORMATS``): DIA-NN ``pg_matrix`` and long ``report.tsv``/``.parquet``,
-AlphaDIA ``pg.matrix.tsv``/``.parquet``, Spectronaut pivot and long reports,
-MaxQuant ``proteinGroups.txt``, FragPipe ``combined_protein.tsv``, a generic
-CSV/TSV matrix and ``.h5ad`` written by :func:`write_h5ad`.
+What else is decided on reading, and kept in ``uns``:
+
+* ``uns["log2"]``: whether the values are already log2 (:mod:`.logscale`); linear
+  intensities <= 0 are missing, log2 values are kept as they are;
+* ``uns["filtering"]``: contaminant / decoy / site-only protein groups removed (or kept);
+* ``uns["source"]``: file, layout, quantity used (e.g. ``PG.MaxLFQ``), aggregation;
+* ``uns["notes"]``: things the user must hear (renamed duplicate ids, runs without values).
+
+Numbers are read exactly (:mod:`.numbers`): decimal commas and thousands separators are
+recognised per column, mixed locales are refused. Precursor-level reports without a
+protein-group quantity are refused unless ``aggregate="top3"`` (:mod:`.aggregate`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import gzip
 import os
 import re
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anndata as ad
@@ -28,31 +36,20 @@ from ..atomic import atomic_path
 from ..csv_safe import write_csv
 from ..errors import DvpInputError, one_line
 from ..limits import check_input_file
+from .aggregate import AGGREGATES, top_n
+from .contaminants import decoy_rows, plus_flag, prefix_flags
+from .formats import GENERIC_ANNOT, GENERIC_GENE, GENERIC_ID, LAYOUTS, detect_layout
+from .logscale import decide_log2
+from .numbers import MISSING_WORDS, parse_numbers, parse_quantities
+from .tables import TextTable, read_text_table
 
-FORMATS: dict[str, str] = {
-    "diann_pg_matrix": "DIA-NN protein-group matrix (report.pg_matrix.tsv)",
-    "diann_report": "DIA-NN long report (report.tsv / report.parquet)",
-    "alphadia": "AlphaDIA protein matrix (pg.matrix.tsv / .parquet)",
-    "spectronaut_pivot": "Spectronaut pivot report (PG.Quantity per run)",
-    "spectronaut_long": "Spectronaut long report (R.FileName, PG.Quantity)",
-    "maxquant": "MaxQuant proteinGroups.txt",
-    "fragpipe": "FragPipe combined_protein.tsv",
-    "generic": "generic matrix (protein column + one numeric column per run)",
-    "h5ad": "AnnData .h5ad written by napari-dvp",
-}
+FORMATS: dict[str, str] = {k: v.description for k, v in LAYOUTS.items()
+                           if v.level != "refused"}
+FORMATS["h5ad"] = "AnnData .h5ad written by napari-dvp"
 VAR_COLUMNS = ("protein_ids", "protein_names", "gene", "genes", "description")
-_MISSING_WORDS = {"", "filtered", "nan", "na", "n/a", "none", "null", "#n/a", "-", "inf"}
-_GENERIC_GENE = ("gene", "genes", "gene names", "gene_names", "gene name", "gene_name",
-                 "gene symbol", "gene_symbol", "symbol", "pg.genes")
-_GENERIC_ID = ("protein_id", "protein id", "protein", "protein ids", "protein.group",
-               "protein group", "protein_group", "uniprot", "accession", "pg",
-               "majority protein ids")
-_GENERIC_ANNOT = set(_GENERIC_GENE) | set(_GENERIC_ID) | {
-    "protein_ids", "protein_names", "protein names", "description", "protein.names",
-    "protein.ids", "first.protein.description", "fasta headers"}
 
 
-# ----------------------------------------------------------------------------- header / detect
+# ----------------------------------------------------------------------------- header
 def _open_text(path: Path):
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8", errors="replace")
@@ -63,16 +60,14 @@ def _is_parquet(path: Path) -> bool:
     return ".parquet" in path.suffixes or path.suffix == ".pq"
 
 
-def read_header(path: str | os.PathLike[str]) -> tuple[list[str], str | None]:
-    """Column names of a table file and its separator (``None`` for parquet)."""
-    path = Path(path)
+def _peek(path: Path, n: int = 6) -> tuple[list[str], str | None, list[str]]:
     if not path.is_file():
         raise DvpInputError(f"{path} does not exist; give the search engine's protein table")
     if _is_parquet(path):
         import pyarrow.parquet as pq
 
         try:
-            return list(pq.read_schema(path).names), None
+            return list(pq.read_schema(path).names), None, []
         except Exception as exc:
             raise DvpInputError(f"{path.name} is not a readable parquet file ({exc})") from None
     try:
@@ -82,103 +77,52 @@ def read_header(path: str | os.PathLike[str]) -> tuple[list[str], str | None]:
             with gzip.open(path, "rb") as fh:
                 head = fh.read(4096)
         with _open_text(path) as fh:
-            line = fh.readline().rstrip("\r\n")
+            lines = [fh.readline().rstrip("\r\n") for _ in range(n)]
     except (OSError, EOFError) as exc:  # gzip.BadGzipFile, truncated stream
         raise DvpInputError(f"{path.name} could not be read ({type(exc).__name__}: "
                             f"{exc}); copy or export it again") from None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
         raise DvpInputError(f"{path.name} is not UTF-8 text (UTF-16 or binary); export the "
                             "table again as tab-separated text (UTF-8)")
+    line = lines[0]
     if not line.strip():
         raise DvpInputError(f"{path.name} is empty or has no header line; export it again")
     sep = max(("\t", ",", ";"), key=line.count)
     if line.count(sep) == 0:
         raise DvpInputError(f"{path.name} has a single column; expected a tab/comma separated "
                             "table with one column per run")
-    return [c.strip().strip('"') for c in line.split(sep)], sep
+    first_cells = [ln.split(sep, 1)[0] for ln in lines[1:] if ln]
+    return [c.strip().strip('"') for c in line.split(sep)], sep, first_cells
 
 
-def detect_format(columns: list[str]) -> str:
-    """Name the format (a key of :data:`FORMATS`) from a table's column names."""
-    cols = set(columns)
-    if "Protein.Group" in cols and "Run" in cols | {"File.Name"} and (
-            "PG.MaxLFQ" in cols or "PG.Quantity" in cols):
-        return "diann_report"
-    if "Protein.Group" in cols and ("Genes" in cols or "Protein.Ids" in cols):
-        return "diann_pg_matrix"
-    if "R.FileName" in cols and "PG.ProteinGroups" in cols:
-        return "spectronaut_long"
-    if "PG.ProteinGroups" in cols and any(c.endswith(".PG.Quantity") for c in columns):
-        return "spectronaut_pivot"
-    if ("Protein IDs" in cols or "Majority protein IDs" in cols) and any(
-            c.startswith(("LFQ intensity ", "Intensity ")) for c in columns):
-        return "maxquant"
-    if "Protein ID" in cols and any(c.endswith(" Intensity") for c in columns):
-        return "fragpipe"
-    if "pg" in cols:
-        return "alphadia"
-    return "generic"
+def read_header(path: str | os.PathLike[str]) -> tuple[list[str], str | None]:
+    """Column names of a table file and its separator (``None`` for parquet)."""
+    cols, sep, _ = _peek(Path(path))
+    return cols, sep
 
 
-# ----------------------------------------------------------------------------- value parsing
-def to_intensity(frame: pd.DataFrame) -> np.ndarray:
-    """Convert quantity columns to float64; zeros, "Filtered", text and <= 0 become NaN.
+def detect_format(columns: list[str], annotation_rows: list[str] | None = None) -> str:
+    """Name the layout (a key of :data:`FORMATS`) from a table's columns.
 
-    Decimal commas (``"1234,5"``) are read as decimal points.
+    Raises :class:`DvpInputError` for tables that are not protein quantities per run.
     """
-    out = np.empty(frame.shape, dtype=np.float64)
-    for j, col in enumerate(frame.columns):
-        s = frame[col]
-        if not pd.api.types.is_numeric_dtype(s):
-            s = s.astype("string").str.strip().str.replace(",", ".", regex=False)
-            s = pd.to_numeric(s.mask(s.str.lower().isin(_MISSING_WORDS)), errors="coerce")
-        out[:, j] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    return detect_layout(list(columns), annotation_rows)
+
+
+# ----------------------------------------------------------------------------- values
+def to_intensity(frame: pd.DataFrame, source: str = "table") -> np.ndarray:
+    """Quantity columns to float64 read exactly; zeros, negatives and missing words -> NaN."""
+    out = parse_quantities(frame, source)
     out[~np.isfinite(out) | (out <= 0)] = np.nan
     return out
 
 
-def _text(frame: pd.DataFrame, col: str | None) -> np.ndarray:
+def _text(frame, col: str | None) -> np.ndarray:
+    if isinstance(frame, TextTable):
+        return frame.col(col)
     if col is None or col not in frame.columns:
         return np.full(len(frame), "", dtype=object)
     return frame[col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
-
-
-def _build(ids, values, runs, source: Path, fmt: str, **var_cols) -> ad.AnnData:
-    runs = [str(r) for r in runs]
-    dup = pd.Index(runs)[pd.Index(runs).duplicated()]
-    if len(dup):
-        raise DvpInputError(f"{source.name} has run {dup[0]!r} more than once; "
-                            "give each MS run a unique name")
-    if not runs:
-        raise DvpInputError(f"{source.name}: found no run (sample) columns with numbers; "
-                            f"is it a {FORMATS[fmt]}?")
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        raise DvpInputError(f"{source.name} has no protein rows; export the table with proteins")
-    if not np.isfinite(values).any():
-        raise DvpInputError(f"{source.name} holds no intensity: every value is missing, zero, "
-                            "NaN or infinite; check the export")
-    ids = pd.Series(np.asarray(ids, dtype=object), dtype="string").fillna("").str.strip()
-    ids = ids.mask(ids == "", "protein_" + pd.Series(np.arange(len(ids)).astype(str)))
-    var = pd.DataFrame(index=pd.Index(ids.to_numpy(dtype=object), name="protein_id"))
-    for col in VAR_COLUMNS:
-        vals = var_cols.get(col)
-        var[col] = np.asarray(vals, dtype=object) if vals is not None else ""
-    if (var["genes"] == "").all():
-        var["genes"] = var["gene"]
-    first = pd.Series(var["genes"].to_numpy(), dtype="string").str.split(";").str[0].fillna("")
-    var["gene"] = np.where(var["gene"] == "", first.to_numpy(dtype=object), var["gene"])
-    var = var.astype(str)
-    obs = pd.DataFrame({"run": runs}, index=pd.Index(runs, name="run_name"))
-    obs["run_label"] = [run_label(r) for r in runs]
-    X = np.asarray(values, dtype=np.float64).T  # runs x proteins
-    with warnings.catch_warnings():  # duplicate protein ids are made unique just below
-        warnings.filterwarnings("ignore", "Variable names are not unique", UserWarning)
-        adata = ad.AnnData(X=X, obs=obs, var=var)
-    if adata.var_names.has_duplicates:
-        adata.var_names_make_unique()
-    adata.uns["source"] = {"file": str(source), "format": fmt, "description": FORMATS[fmt]}
-    return adata
 
 
 def run_label(run: str) -> str:
@@ -188,26 +132,50 @@ def run_label(run: str) -> str:
                   flags=re.IGNORECASE)
 
 
-# ----------------------------------------------------------------------------- formats
-def _read_table(path: Path, sep: str | None, usecols=None) -> pd.DataFrame:
+def run_labels(runs) -> np.ndarray:
+    """:func:`run_label` of many runs at once (vectorised)."""
+    s = pd.Series(list(runs), dtype="string").str.strip().str.split(r"[\\/]", regex=True).str[-1]
+    s = s.str.replace(r"(\.(d|raw|wiff2?|mzml|dia|mgf|htrms|mzxml|gz|zip))+$", "", regex=True,
+                      flags=re.IGNORECASE)
+    return s.fillna("").to_numpy(dtype=object)
+
+
+@dataclass
+class _Raw:
+    """What a layout reader found, before the common checks."""
+
+    ids: np.ndarray
+    values: np.ndarray            # proteins x runs, as read (NaN = missing word/empty)
+    runs: list[str]
+    var: dict[str, np.ndarray] = field(default_factory=dict)
+    contaminant: np.ndarray | None = None
+    decoy: np.ndarray | None = None
+    site_only: np.ndarray | None = None
+    source: dict = field(default_factory=dict)
+    obs: dict[str, list] = field(default_factory=dict)
+    zero_is_missing: bool = True
+    filtering: dict = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- tables
+def _read_text_table(path: Path, sep: str | None, usecols=None, skiprows=None) -> pd.DataFrame:
+    """Every column as text (numbers are parsed by :mod:`.numbers`, exactly)."""
     if sep is None:
         return pd.read_parquet(path, columns=usecols)
-    if path.suffix != ".gz":
-        try:  # multi-threaded parser: a 10k x 400 matrix in well under a second
-            return pd.read_csv(path, sep=sep, usecols=usecols, engine="pyarrow")
-        except Exception:  # odd quoting, ragged rows…: the C parser is more forgiving
-            pass
-    return pd.read_csv(path, sep=sep, usecols=usecols, low_memory=False, quotechar='"')
+    return pd.read_csv(path, sep=sep, usecols=usecols, dtype=str, keep_default_na=False,
+                       quotechar='"', skiprows=skiprows, low_memory=False)
 
 
-_NULLS = sorted({v for w in _MISSING_WORDS - {"inf"} for v in (w, w.upper(), w.title())})
+_NULLS = sorted({v for w in MISSING_WORDS - {"inf", "-inf", "+inf", "infinity", "-infinity",
+                                             "+infinity"}
+                 for v in (w, w.upper(), w.title())})
 
 
 def _read_matrix_fast(path: Path, sep: str | None, text: list[str], numeric: list[str]
                       ) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
-    """Text columns and a runs x proteins float64 block, parsed by pyarrow with explicit
+    """Text columns and a proteins x runs float64 block, parsed by pyarrow with explicit
     column types (no type inference, no per-cell Python work). ``None`` when the file
-    needs the forgiving parser (decimal commas, odd words, ragged rows …).
+    needs the exact text parser (decimal commas, thousands separators, odd words …).
     """
     if sep is None:
         return None
@@ -224,181 +192,499 @@ def _read_matrix_fast(path: Path, sep: str | None, text: list[str], numeric: lis
                                                  include_columns=text + numeric))
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
-    values = np.empty((len(numeric), tbl.num_rows), dtype=np.float64)  # runs x proteins
+    values = np.empty((tbl.num_rows, len(numeric)), dtype=np.float64)
     for j, c in enumerate(numeric):
-        values[j] = tbl.column(c).to_numpy()
-    values[~np.isfinite(values) | (values <= 0)] = np.nan
+        values[:, j] = tbl.column(c).to_numpy()
     texts = {c: pc.utf8_trim_whitespace(tbl.column(c)).to_numpy(zero_copy_only=False)
              .astype(object) for c in text}
     return texts, values
 
 
-def _read_diann_pg(path: Path, cols: list[str], sep) -> ad.AnnData:
-    annot = ["Protein.Group", "Protein.Ids", "Protein.Names", "Genes",
-             "First.Protein.Description", "N.Sequences", "N.Proteotypic.Sequences"]
-    runs = [c for c in cols if c not in annot]
+def _numbers(df, cols: list[str], name: str) -> np.ndarray:
+    if isinstance(df, TextTable):
+        return parse_quantities(df.block(cols), name, names=cols)
+    return parse_quantities(df[cols], name)
+
+
+def _first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys (first-seen order) and the row of each one's first occurrence."""
+    codes, uniq = pd.factorize(np.asarray(keys, dtype=object), sort=False)
+    first = np.full(len(uniq), -1)
+    rows = np.arange(len(codes))[::-1]
+    first[codes[::-1]] = rows
+    return np.asarray(uniq, dtype=object), first
+
+
+# ----------------------------------------------------------------------------- layouts
+_DIANN_ANNOT = {"Protein.Group", "Protein.Ids", "Protein.Names", "Genes",
+                "First.Protein.Description", "N.Sequences", "N.Proteotypic.Sequences"}
+
+
+def _read_diann_pg(path: Path, cols: list[str], sep, **_) -> _Raw:
+    runs = [c for c in cols if c not in _DIANN_ANNOT]
     text = [c for c in ("Protein.Group", "Protein.Ids", "Protein.Names", "Genes",
                         "First.Protein.Description") if c in cols]
-    fast = _read_matrix_fast(path, sep, text, runs) if "Protein.Group" in text else None
+    # pyarrow's typed reader is fast for the usual hundreds of runs, slow for 10^4+ columns
+    fast = _read_matrix_fast(path, sep, text, runs) if len(runs) <= 2000 else None
     if fast is not None:
         t, values = fast
 
         def col(c):
-            return t.get(c)
+            return t.get(c, np.full(len(values), "", dtype=object))
     else:
-        df = _read_table(path, sep)
-        values = to_intensity(df[runs]).T
+        df = read_text_table(path, sep)
+        values = _numbers(df, runs, path.name)
 
         def col(c):
             return _text(df, c)
-    return _build(col("Protein.Group"), values.T, runs, path, "diann_pg_matrix",
-                  protein_ids=col("Protein.Ids"), protein_names=col("Protein.Names"),
-                  genes=col("Genes"), description=col("First.Protein.Description"))
+    cont, decoy = prefix_flags(col("Protein.Group"))
+    return _Raw(col("Protein.Group"), values, runs,
+                {"protein_ids": col("Protein.Ids"), "protein_names": col("Protein.Names"),
+                 "genes": col("Genes"), "description": col("First.Protein.Description")},
+                contaminant=cont, decoy=decoy)
 
 
-def _pivot_long(df, run_col, id_col, q_col, annot: dict[str, str], path, fmt, q_cols=()):
-    keep = pd.Series(True, index=df.index)
-    for qc, limit in q_cols:
-        if qc in df.columns:
-            keep &= pd.to_numeric(df[qc], errors="coerce").fillna(1.0) <= limit
-    df = df.loc[keep]
-    if df.empty:
-        raise DvpInputError(f"{path.name}: no row passes the q-value filter; raise the "
-                            "q-value limit or check the report")
-    vals = pd.Series(to_intensity(df[[q_col]])[:, 0], index=df.index)
-    wide = (pd.DataFrame({"id": df[id_col].astype(str).to_numpy(), "run": df[run_col].astype(str)
-                          .to_numpy(), "v": vals.to_numpy()})
-            .groupby(["id", "run"], sort=False)["v"].max().unstack("run"))
-    first = df.groupby(df[id_col].astype(str), sort=False).first().reindex(wide.index)
-    var_cols = {k: _text(first, v) for k, v in annot.items()}
-    return _build(wide.index, wide.to_numpy(), wide.columns, path, fmt, **var_cols)
+@dataclass(frozen=True)
+class _Long:
+    """Column names of a long (one row per precursor and run) report."""
+
+    run: tuple[str, ...]
+    pg: tuple[str, ...]
+    annot: dict
+    pg_quantity: tuple[str, ...]
+    precursor_quantity: tuple[str, ...]
+    precursor_key: tuple[tuple[str, ...], ...]
+    q_columns: tuple[str, ...]
+    hint: str
 
 
-def _read_diann_report(path: Path, cols: list[str], sep, q_value: float) -> ad.AnnData:
-    run_col = "Run" if "Run" in cols else "File.Name"
-    quant = "PG.MaxLFQ" if "PG.MaxLFQ" in cols else "PG.Quantity"
-    want = [c for c in (run_col, "Protein.Group", "Protein.Ids", "Protein.Names", "Genes", quant,
-                        "Q.Value", "PG.Q.Value") if c in cols]
-    df = _read_table(path, sep, usecols=want)
-    return _pivot_long(df, run_col, "Protein.Group", quant,
-                       {"protein_ids": "Protein.Ids", "protein_names": "Protein.Names",
-                        "genes": "Genes"}, path, "diann_report",
-                       q_cols=(("Q.Value", q_value), ("PG.Q.Value", q_value)))
+_LONG = {
+    "diann_report": _Long(
+        run=("Run", "File.Name"), pg=("Protein.Group",),
+        annot={"protein_ids": "Protein.Ids", "protein_names": "Protein.Names",
+               "genes": "Genes", "description": "First.Protein.Description"},
+        pg_quantity=("PG.MaxLFQ", "PG.Quantity"),
+        precursor_quantity=("Precursor.Normalised", "Precursor.Quantity"),
+        precursor_key=(("Precursor.Id",), ("Modified.Sequence", "Precursor.Charge")),
+        q_columns=("Q.Value", "PG.Q.Value"), hint="report.pg_matrix.tsv"),
+    "spectronaut_long": _Long(
+        run=("R.FileName", "R.Label", "R.Raw File Name"),
+        pg=("PG.ProteinGroups", "PG.ProteinAccessions"),
+        annot={"protein_ids": "PG.ProteinAccessions", "protein_names": "PG.ProteinNames",
+               "genes": "PG.Genes", "description": "PG.ProteinDescriptions"},
+        pg_quantity=("PG.Quantity",),
+        precursor_quantity=("EG.TotalQuantity (Settings)", "FG.Quantity", "FG.MS2Quantity"),
+        precursor_key=(("EG.PrecursorId",), ("FG.Id",), ("EG.ModifiedSequence", "FG.Charge")),
+        q_columns=("PG.Qvalue", "EG.Qvalue"), hint="a report with PG.Quantity"),
+    "alphadia_precursors": _Long(
+        run=("raw.name", "run"), pg=("pg.name", "pg"),
+        annot={"protein_ids": "pg.proteins", "genes": "pg.genes"},
+        pg_quantity=("pg.intensity",),
+        precursor_quantity=("precursor.intensity", "intensity"),
+        precursor_key=(("precursor.mod_seq_charge_hash",), ("mod_seq_charge_hash",),
+                       ("precursor.sequence", "precursor.mods", "precursor.charge"),
+                       ("sequence", "mods", "charge"), ("precursor_idx",)),
+        q_columns=("precursor.qval", "pg.qval", "qval", "pg_qval"), hint="pg.matrix.tsv"),
+}
+_ALPHADIA_OLD_ANNOT = {"protein_ids": "proteins", "genes": "genes"}
 
 
-def _read_spectronaut_long(path: Path, cols: list[str], sep, q_value: float) -> ad.AnnData:
-    want = [c for c in ("R.FileName", "PG.ProteinGroups", "PG.Genes", "PG.ProteinNames",
-                        "PG.ProteinDescriptions", "PG.Quantity", "PG.Qvalue") if c in cols]
-    if "PG.Quantity" not in want:
-        raise DvpInputError(f"{path.name}: Spectronaut long report without PG.Quantity; "
-                            "export the report with the PG.Quantity column")
-    df = _read_table(path, sep, usecols=want)
-    return _pivot_long(df, "R.FileName", "PG.ProteinGroups", "PG.Quantity",
-                       {"protein_ids": "PG.ProteinGroups", "protein_names": "PG.ProteinNames",
-                        "genes": "PG.Genes", "description": "PG.ProteinDescriptions"},
-                       path, "spectronaut_long", q_cols=(("PG.Qvalue", q_value),))
+def _first(cols: set[str], names) -> str | None:
+    return next((c for c in names if c in cols), None)
 
 
-def _read_spectronaut_pivot(path: Path, cols: list[str], sep) -> ad.AnnData:
-    df = _read_table(path, sep)
+def _read_long(path: Path, cols: list[str], sep, fmt: str, q_value: float,
+               aggregate: str | None, **_) -> _Raw:
+    spec = _LONG[fmt]
+    have = set(cols)
+    run_col, pg_col = _first(have, spec.run), _first(have, spec.pg)
+    if run_col is None or pg_col is None:
+        raise KeyError(spec.run[0] if run_col is None else spec.pg[0])
+    annot = dict(spec.annot)
+    if fmt == "alphadia_precursors" and run_col == "run":
+        annot = dict(_ALPHADIA_OLD_ANNOT)
+    pg_q = _first(have, spec.pg_quantity)
+    pr_q = _first(have, spec.precursor_quantity)
+    if fmt == "alphadia_precursors" and run_col == "run":
+        pg_q = None  # AlphaDIA 1.x `intensity`: not documented as a protein-group quantity
+    key = next((k for k in spec.precursor_key if set(k) <= have), ())
+    name = LAYOUTS[fmt].description
+    if aggregate is None and pg_q is None:
+        what = "a precursor-level report" if pr_q else "a report"
+        raise DvpInputError(f"{path.name} is {what} ({name}) without a protein-group quantity; "
+                            f"export the protein-group matrix ({spec.hint}) or pass "
+                            "--aggregate top3")
+    if aggregate is not None and (pr_q is None or not key):
+        raise DvpInputError(f"{path.name}: --aggregate needs precursor quantities and ids "
+                            f"({spec.precursor_quantity[0]}, {'+'.join(spec.precursor_key[0])}),"
+                            " which this report lacks; export them or drop --aggregate")
+    qcols = [c for c in spec.q_columns if c in have]
+    dcols = [c for c in ("Decoy", "decoy", "precursor.decoy", "EG.IsDecoy") if c in have]
+    quant = pr_q if aggregate is not None else pg_q
+    want = list(dict.fromkeys([run_col, pg_col, *[c for c in annot.values() if c in have],
+                               quant, *qcols, *dcols,
+                               *(key if aggregate is not None else ())]))
+    df = _read_text_table(path, sep, usecols=want)
+    nums = parse_quantities(df[[quant, *qcols]], path.name)
+    decoy = decoy_rows(df)
+    keep = ~decoy
+    for j in range(len(qcols)):
+        q = nums[:, j + 1]
+        keep &= np.where(np.isnan(q), 1.0, q) <= q_value
+    filtering = {"decoy_rows_removed": int(decoy.sum())}
+    if not keep.any():
+        raise DvpInputError(f"{path.name}: no row passes the q-value filter ({', '.join(qcols)} "
+                            f"<= {q_value}); raise the q-value limit or check the report")
+    sub = df.loc[keep]
+    v = nums[keep, 0]
+    pg = sub[pg_col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    run = sub[run_col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    if aggregate is not None:
+        prec = sub[key[0]].astype(str)
+        for k in key[1:]:
+            prec = prec + "\x1f" + sub[k].astype(str)
+        prec = prec.to_numpy(dtype=object)
+        n = AGGREGATES[aggregate]
+        ids, runs, values = top_n(pg, run, prec, v, n=n)
+        source = {"quantity": f"{aggregate} of {quant}", "aggregate": aggregate}
+    else:
+        ids, runs, values = _pivot_max(pg, run, v)
+        source = {"quantity": quant}
+    first = pd.DataFrame({c: sub[c].to_numpy() for c in annot.values() if c in sub.columns})
+    first["__pg"] = pg
+    first = first.groupby("__pg", sort=False).first().reindex(ids)
+    var = {k: _text(first, c) for k, c in annot.items()}
+    cont, dec = prefix_flags(ids)
+    return _Raw(ids, values, list(runs), var, contaminant=cont, decoy=dec, source=source,
+                filtering=filtering)
+
+
+def _pivot_max(pg: np.ndarray, run: np.ndarray, v: np.ndarray):
+    """Long (protein group, run, value) -> proteins x runs, max per cell (the engine's
+    protein-group quantity repeats on every precursor row of that group and run)."""
+    pi, ids = pd.factorize(pg, sort=False)
+    ri, runs = pd.factorize(run, sort=False)
+    out = np.full((len(ids), len(runs)), -np.inf)
+    ok = np.isfinite(v)
+    np.maximum.at(out, (pi[ok], ri[ok]), v[ok])
+    out[~np.isfinite(out)] = np.nan
+    return np.asarray(ids, dtype=object), np.asarray(runs, dtype=object), out
+
+
+def _read_diann_pr_matrix(path: Path, cols: list[str], sep, aggregate: str | None, **_) -> _Raw:
+    annot = _DIANN_ANNOT | {"Proteotypic", "Stripped.Sequence", "Modified.Sequence",
+                            "Precursor.Charge", "Precursor.Id"}
+    runs = [c for c in cols if c not in annot]
+    if aggregate is None:
+        raise DvpInputError(f"{path.name} is a DIA-NN precursor matrix (one row per precursor); "
+                            "export report.pg_matrix.tsv or pass --aggregate top3")
+    df = read_text_table(path, sep)
+    vals = _numbers(df, runs, path.name)
+    key = "Precursor.Id" if "Precursor.Id" in df else "Modified.Sequence"
+    n_r = len(runs)
+    pg = np.repeat(_text(df, "Protein.Group"), n_r)
+    prec = np.repeat(_text(df, key), n_r)
+    run = np.tile(np.asarray(runs, dtype=object), len(df))
+    ids, found_runs, values = top_n(pg, run, prec, vals.ravel(), n=AGGREGATES[aggregate])
+    uniq, first_rows = _first_rows(_text(df, "Protein.Group"))
+    first = df.take(first_rows[pd.Index(uniq).get_indexer(ids)])
+    var = {"protein_ids": _text(first, "Protein.Ids"),
+           "protein_names": _text(first, "Protein.Names"), "genes": _text(first, "Genes"),
+           "description": _text(first, "First.Protein.Description")}
+    order = [runs.index(r) for r in found_runs]
+    full = np.full((len(ids), n_r), np.nan)
+    full[:, order] = values
+    cont, dec = prefix_flags(ids)
+    return _Raw(ids, full, runs, var, contaminant=cont, decoy=dec,
+                source={"quantity": f"{aggregate} of precursor quantities",
+                        "aggregate": aggregate})
+
+
+def _read_spectronaut_pivot(path: Path, cols: list[str], sep, **_) -> _Raw:
+    df = read_text_table(path, sep)
+    pg_col = "PG.ProteinGroups" if "PG.ProteinGroups" in df else "PG.ProteinAccessions"
     qcols = [c for c in cols if c.endswith(".PG.Quantity")]
+    if not qcols:
+        raise KeyError("<run>.PG.Quantity")
     runs = [re.sub(r"^\[\d+\]\s*", "", c[: -len(".PG.Quantity")]) for c in qcols]
-    return _build(df["PG.ProteinGroups"], to_intensity(df[qcols]), runs, path,
-                  "spectronaut_pivot", protein_ids=_text(df, "PG.ProteinGroups"),
-                  protein_names=_text(df, "PG.ProteinNames"), genes=_text(df, "PG.Genes"),
-                  description=_text(df, "PG.ProteinDescriptions"))
+    vals = _numbers(df, qcols, path.name)
+    if "EG.PrecursorId" in df or "FG.Id" in df or pd.Series(df.col(pg_col)).duplicated().any():
+        # a precursor-level pivot repeats the protein-group quantity on every precursor row
+        pg = _text(df, pg_col)
+        codes, ids = pd.factorize(pg, sort=False)
+        agg = np.full((len(ids), len(qcols)), -np.inf)
+        for j in range(len(qcols)):
+            ok = np.isfinite(vals[:, j])
+            np.maximum.at(agg[:, j], codes[ok], vals[ok, j])
+        agg[~np.isfinite(agg)] = np.nan
+        df = df.take(_first_rows(pg)[1])
+        vals = agg
+    cont, dec = prefix_flags(_text(df, pg_col), _text(df, "PG.ProteinAccessions"))
+    return _Raw(_text(df, pg_col), vals, runs,
+                {"protein_ids": _text(df, "PG.ProteinAccessions") if "PG.ProteinAccessions"
+                 in df else _text(df, pg_col),
+                 "protein_names": _text(df, "PG.ProteinNames"), "genes": _text(df, "PG.Genes"),
+                 "description": _text(df, "PG.ProteinDescriptions")},
+                contaminant=cont, decoy=dec, source={"quantity": "PG.Quantity"})
 
 
-def _read_maxquant(path: Path, cols: list[str], sep) -> ad.AnnData:
-    df = _read_table(path, sep)
+def _read_maxquant(path: Path, cols: list[str], sep, **_) -> _Raw:
+    df = read_text_table(path, sep)
     prefix = "LFQ intensity " if any(c.startswith("LFQ intensity ") for c in cols) \
         else "Intensity "
     qcols = [c for c in cols if c.startswith(prefix)]
-    flags = [c for c in ("Reverse", "Potential contaminant", "Contaminant",
-                         "Only identified by site") if c in df.columns]
-    bad = np.zeros(len(df), dtype=bool)
-    removed = {}
-    for c in flags:
-        hit = df[c].astype("string").str.strip().eq("+").fillna(False).to_numpy(dtype=bool)
-        removed[c] = int(hit.sum())
-        bad |= hit
-    df = df.loc[~bad]
-    id_col = "Majority protein IDs" if "Majority protein IDs" in df.columns else "Protein IDs"
+    if not qcols:
+        raise KeyError("LFQ intensity <run>")
+    id_col = "Majority protein IDs" if "Majority protein IDs" in df else "Protein IDs"
     genes = _text(df, "Gene names")
-    if "Gene names" not in df.columns and "Fasta headers" in df.columns:
-        genes = (df["Fasta headers"].astype("string").str.findall(r"GN=(\S+)").str.join(";")
-                 .fillna("").to_numpy(dtype=object))
-    adata = _build(df[id_col], to_intensity(df[qcols]), [c[len(prefix):] for c in qcols], path,
-                   "maxquant", protein_ids=_text(df, "Protein IDs"),
-                   protein_names=_text(df, "Protein names"), genes=genes,
-                   description=_text(df, "Fasta headers"))
-    adata.uns["source"]["quantity"] = prefix.strip()
-    adata.uns["source"]["removed_rows"] = removed
-    return adata
+    if "Gene names" not in df and "Fasta headers" in df:
+        genes = (pd.Series(df.col("Fasta headers"), dtype="string").str.findall(r"GN=(\S+)")
+                 .str.join(";").fillna("").to_numpy(dtype=object))
+    pcont, pdec = prefix_flags(_text(df, id_col))
+    cont = plus_flag(df, "Potential contaminant") | plus_flag(df, "Contaminant") | pcont
+    dec = plus_flag(df, "Reverse") | pdec
+    return _Raw(_text(df, id_col), _numbers(df, qcols, path.name),
+                [c[len(prefix):] for c in qcols],
+                {"protein_ids": _text(df, "Protein IDs"),
+                 "protein_names": _text(df, "Protein names"), "genes": genes,
+                 "description": _text(df, "Fasta headers")},
+                contaminant=cont, decoy=dec, site_only=plus_flag(df, "Only identified by site"),
+                source={"quantity": prefix.strip()})
 
 
-def _read_fragpipe(path: Path, cols: list[str], sep) -> ad.AnnData:
-    df = _read_table(path, sep)
+def _read_fragpipe(path: Path, cols: list[str], sep, **_) -> _Raw:
+    df = read_text_table(path, sep)
     other = (" MaxLFQ Intensity", " Razor Intensity", " Unique Intensity", " Total Intensity")
     for suffix in (" MaxLFQ Intensity", " Intensity", " Razor Intensity"):
         qcols = [c for c in cols if c.endswith(suffix) and c != suffix.strip()
                  and (suffix != " Intensity" or not c.endswith(other))]
         if qcols:
             break
+    else:
+        raise KeyError("<run> Intensity")
     gene_col = "Gene" if "Gene" in cols else ("Gene Names" if "Gene Names" in cols else None)
     desc = "Description" if "Description" in cols else "Protein Description"
-    adata = _build(df["Protein ID"], to_intensity(df[qcols]),
-                   [c[: -len(suffix)] for c in qcols], path, "fragpipe",
-                   protein_ids=_text(df, "Protein ID"), protein_names=_text(df, "Entry Name"),
-                   genes=_text(df, gene_col), description=_text(df, desc))
-    adata.uns["source"]["quantity"] = suffix.strip()
-    return adata
+    cont, dec = prefix_flags(_text(df, "Protein"), _text(df, "Protein ID"))
+    return _Raw(_text(df, "Protein ID"), _numbers(df, qcols, path.name),
+                [c[: -len(suffix)] for c in qcols],
+                {"protein_ids": _text(df, "Protein ID"), "protein_names": _text(df, "Entry Name"),
+                 "genes": _text(df, gene_col), "description": _text(df, desc)},
+                contaminant=cont, decoy=dec, source={"quantity": suffix.strip()})
 
 
-def _read_alphadia(path: Path, cols: list[str], sep) -> ad.AnnData:
-    df = _read_table(path, sep)
-    if "pg" not in df.columns and df.index.name == "pg":
-        df = df.reset_index()
-    annot = {"pg", "genes", "gene", "proteins", "protein_names"}
-    runs = [c for c in df.columns if c not in annot]
-    gene_col = "genes" if "genes" in df.columns else ("gene" if "gene" in df.columns else None)
-    return _build(df["pg"], to_intensity(df[runs]), runs, path, "alphadia",
-                  protein_ids=_text(df, "pg"), genes=_text(df, gene_col))
+_ALPHADIA_ANNOT = {"pg", "pg.name", "genes", "gene", "proteins", "protein_names", "pg.genes",
+                   "pg.proteins", "pg.master_protein"}
 
 
-def _read_generic(path: Path, cols: list[str], sep) -> ad.AnnData:
-    df = _read_table(path, sep)
-    lower = {c: str(c).strip().lower() for c in df.columns}
-    numeric = []
-    for c in df.columns:
-        if lower[c] in _GENERIC_ANNOT:
-            continue
-        vals = to_intensity(df[[c]])[:, 0]
-        filled = df[c].astype("string").str.strip().fillna("")
-        text = ~filled.str.lower().isin(_MISSING_WORDS) & np.isnan(vals) & (filled != "0")
-        if pd.api.types.is_numeric_dtype(df[c]) or (np.isfinite(vals).any() and
-                                                     text.mean() < 0.1):
-            numeric.append(c)
+def _read_alphadia(path: Path, cols: list[str], sep, **_) -> _Raw:
+    df = read_text_table(path, sep)
+    pg_col = "pg.name" if "pg.name" in df else "pg"
+    runs = [c for c in df.columns if c not in _ALPHADIA_ANNOT]
+    parsed = parse_numbers(df.block(runs), path.name, names=runs)
+    text = [runs[j] for j in np.flatnonzero(parsed.formats == "text")]
+    if text:
+        raise DvpInputError(f"{path.name}: column {text[0]!r} holds text "
+                            f"({parsed.text_example[runs.index(text[0])]!r}), so this is not an "
+                            "AlphaDIA pg.matrix (one number per run); give pg.matrix.tsv")
+    gene_col = next((c for c in ("pg.genes", "genes", "gene") if c in df), None)
+    prot_col = next((c for c in ("pg.proteins", "proteins") if c in df), None)
+    cont, dec = prefix_flags(_text(df, pg_col), _text(df, prot_col))
+    return _Raw(_text(df, pg_col), parsed.values, [str(r) for r in runs],
+                {"protein_ids": _text(df, prot_col or pg_col), "genes": _text(df, gene_col)},
+                contaminant=cont, decoy=dec)
+
+
+def _read_perseus(path: Path, cols: list[str], sep, **_) -> _Raw:
+    if sep is None:
+        raise DvpInputError(f"{path.name}: a Perseus matrix is a text file, not parquet")
+    with _open_text(path) as fh:
+        fh.readline()
+        annot_rows, n_skip = [], 0
+        for line in fh:
+            if not line.startswith("#!{"):
+                break
+            annot_rows.append(line.rstrip("\r\n").split(sep))
+            n_skip += 1
+    rows = {}
+    for r in annot_rows:
+        m = re.match(r"#!\{([^}]*)\}(.*)", r[0])
+        rows[m.group(1)] = [m.group(2), *r[1:]] + [""] * (len(cols) - len(r))
+    if "Type" not in rows:
+        raise DvpInputError(f"{path.name}: Perseus matrix without a #!{{Type}} row; export it "
+                            "again from Perseus")
+    types = [t.strip() for t in rows["Type"][: len(cols)]]
+    main = [c for c, t in zip(cols, types, strict=True) if t == "E"]
+    if not main:
+        raise DvpInputError(f"{path.name}: Perseus matrix without main (E) columns; mark the "
+                            "intensity columns as main columns in Perseus")
+    df = read_text_table(path, sep, skip_after_header=n_skip)
+    text_cols = [c for c, t in zip(cols, types, strict=True) if t == "T"]
+    low = {c: c.strip().lower() for c in text_cols}
+    id_col = next((c for c in text_cols if low[c] in ("majority protein ids", "protein ids",
+                                                     "protein.group", "protein id", "pg",
+                                                     "protein")), None) \
+        or next((c for c in text_cols if low[c] in GENERIC_ID), None) \
+        or (text_cols[0] if text_cols else None)
+    if id_col is None:
+        raise DvpInputError(f"{path.name}: Perseus matrix without a text (T) column of protein "
+                            "ids; keep the protein id column when exporting")
+    gene_col = next((c for c in text_cols if low[c] in GENERIC_GENE), None)
+    pcont, pdec = prefix_flags(_text(df, id_col))
+    obs = {}
+    for key, vals in rows.items():
+        if key.startswith("C:"):
+            obs[key[2:]] = [vals[cols.index(c)] for c in main]
+    return _Raw(_text(df, id_col), _numbers(df, main, path.name), main,
+                {"protein_ids": _text(df, "Protein IDs") if "Protein IDs" in df
+                 else _text(df, id_col), "protein_names": _text(df, "Protein names"),
+                 "genes": _text(df, gene_col), "description": _text(df, "Fasta headers")},
+                contaminant=plus_flag(df, "Potential contaminant") | plus_flag(df, "Contaminant")
+                | pcont, decoy=plus_flag(df, "Reverse") | pdec,
+                site_only=plus_flag(df, "Only identified by site"), obs=obs,
+                source={"quantity": "main (E) columns", "perseus_rows": sorted(rows)})
+
+
+def _read_generic(path: Path, cols: list[str], sep, **_) -> _Raw:
+    df = read_text_table(path, sep)
+    lower = {c: c.strip().lower() for c in df.columns}
+    cand = [c for c in df.columns if lower[c] not in GENERIC_ANNOT]
+    parsed = parse_numbers(df.block(cand), path.name, names=cand)
+    numeric, text = [], []
+    for j, c in enumerate(cand):
+        fmt, frac = parsed.formats[j], parsed.text_fraction[j]
+        if fmt != "text":
+            numeric.append(j)
+        elif frac >= 1.0 or frac > 0.5:
+            text.append(c)
+        else:
+            raise DvpInputError(f"{path.name}: column {c!r} mixes numbers and text "
+                                f"({parsed.text_example[j]!r}); fix or re-export the table")
     if not numeric:
         raise DvpInputError(f"{path.name} has no numeric column (no run with intensities); "
                             "export proteins as rows and one numeric column per run")
-    text_cols = [c for c in df.columns if c not in numeric]
-    if not text_cols:
-        raise DvpInputError(f"{path.name} has no protein id column; put protein ids or gene "
-                            "names in the first column")
-    id_col = next((c for c in text_cols if lower[c] in _GENERIC_ID), text_cols[0])
-    gene_col = next((c for c in text_cols if lower[c] in _GENERIC_GENE), None)
+    text_cols = [c for c in df.columns if lower[c] in GENERIC_ANNOT] + text
+    id_col = next((c for c in text_cols if lower[c] in GENERIC_ID), None) \
+        or next((c for c in text_cols if lower[c] in GENERIC_GENE), None)
+    if id_col is None:
+        raise DvpInputError(f"{path.name} has no protein id column (protein, protein_id, gene "
+                            "…); name the id column")
+    gene_col = next((c for c in text_cols if lower[c] in GENERIC_GENE), None)
     genes_col = next((c for c in text_cols if lower[c] == "genes"), gene_col)
-    return _build(df[id_col], to_intensity(df[numeric]), numeric, path, "generic",
-                  protein_ids=_text(df, "protein_ids" if "protein_ids" in df.columns else id_col),
-                  protein_names=_text(df, "protein_names"),
-                  gene=_text(df, gene_col), genes=_text(df, genes_col),
-                  description=_text(df, "description"))
+    runs = [cand[j] for j in numeric]
+    ids_col = next((c for c in text_cols if lower[c] == "protein_ids"), id_col)
+    cont, dec = prefix_flags(_text(df, id_col))
+    return _Raw(_text(df, id_col), parsed.values[:, numeric], runs,
+                {"protein_ids": _text(df, ids_col),
+                 "protein_names": _text(df, next((c for c in text_cols if lower[c] in
+                                                  ("protein_names", "protein names")), None)),
+                 "gene": _text(df, gene_col), "genes": _text(df, genes_col),
+                 "description": _text(df, next((c for c in text_cols
+                                                if lower[c] == "description"), None))},
+                contaminant=cont, decoy=dec)
+
+
+_READERS = {"diann_pg_matrix": _read_diann_pg, "diann_pr_matrix": _read_diann_pr_matrix,
+            "spectronaut_pivot": _read_spectronaut_pivot, "maxquant": _read_maxquant,
+            "fragpipe": _read_fragpipe, "alphadia": _read_alphadia, "perseus": _read_perseus,
+            "generic": _read_generic}
+
+
+# ----------------------------------------------------------------------------- finishing
+def _finish(raw: _Raw, source: Path, fmt: str, log2, remove_contaminants: bool,
+            remove_decoys: bool) -> ad.AnnData:
+    runs = [str(r) for r in raw.runs]
+    idx = pd.Index(runs)
+    dup = idx[idx.duplicated()]
+    if len(dup):
+        raise DvpInputError(f"{source.name} has run {dup[0]!r} more than once; "
+                            "give each MS run a unique name")
+    if not runs:
+        raise DvpInputError(f"{source.name}: found no run (sample) columns with numbers; "
+                            f"is it a {FORMATS.get(fmt, fmt)}?")
+    values = np.asarray(raw.values, dtype=np.float64).reshape(len(raw.ids), len(runs))
+    if values.size == 0:
+        raise DvpInputError(f"{source.name} has no protein rows; export the table with proteins")
+    values[~np.isfinite(values)] = np.nan
+    state = decide_log2(values, log2, name=source.name,
+                        engine_linear=fmt not in ("perseus", "generic"))
+    if not state["input_is_log2"]:
+        values[values <= 0] = np.nan
+    if not np.isfinite(values).any():
+        raise DvpInputError(f"{source.name} holds no intensity: every value is missing, zero, "
+                            "NaN or infinite; check the export")
+    n = len(raw.ids)
+    cont = np.zeros(n, bool) if raw.contaminant is None else np.asarray(raw.contaminant, bool)
+    decoy = np.zeros(n, bool) if raw.decoy is None else np.asarray(raw.decoy, bool)
+    site = np.zeros(n, bool) if raw.site_only is None else np.asarray(raw.site_only, bool)
+    drop = (cont & remove_contaminants) | (decoy & remove_decoys) | (site & remove_contaminants)
+    filtering = {**raw.filtering,
+                 "contaminants": int(cont.sum()), "decoys": int(decoy.sum()),
+                 "only_identified_by_site": int(site.sum()),
+                 "contaminants_removed": int((cont & remove_contaminants).sum()),
+                 "decoys_removed": int((decoy & remove_decoys & ~(cont & remove_contaminants))
+                                       .sum()),
+                 "site_only_removed": int((site & remove_contaminants & ~cont & ~decoy).sum()),
+                 "removed": int(drop.sum()), "remove_contaminants": bool(remove_contaminants),
+                 "remove_decoys": bool(remove_decoys)}
+    keep = ~drop
+    if not keep.any():
+        raise DvpInputError(f"{source.name}: every protein group is a contaminant or decoy; "
+                            "check the export or keep them (--keep-contaminants)")
+    values = values[keep]
+    ids = pd.Series(np.asarray(raw.ids, dtype=object)[keep], dtype="string").fillna("") \
+        .str.strip()
+    ids = ids.mask(ids == "", "protein_" + pd.Series(np.flatnonzero(keep).astype(str)))
+    var = pd.DataFrame(index=pd.Index(ids.to_numpy(dtype=object), name="protein_id"))
+    for col in VAR_COLUMNS:
+        vals = raw.var.get(col)
+        var[col] = np.asarray(vals, dtype=object)[keep] if vals is not None else ""
+    var = var.fillna("").astype(str)
+    if (var["genes"] == "").all():
+        var["genes"] = var["gene"]
+    first = pd.Series(var["genes"].to_numpy(), dtype="string").str.split(";").str[0].fillna("")
+    var["gene"] = np.where(var["gene"] == "", first.to_numpy(dtype=object), var["gene"])
+    var["contaminant"] = cont[keep]
+    var["decoy"] = decoy[keep]
+    obs = pd.DataFrame({"run": runs}, index=pd.Index(runs, name="run_name"))
+    obs["run_label"] = run_labels(runs)
+    for k, v in raw.obs.items():
+        obs[k] = [str(x) for x in v]
+    notes = []
+    with warnings.catch_warnings():  # duplicate protein ids are made unique just below
+        warnings.filterwarnings("ignore", "Variable names are not unique", UserWarning)
+        adata = ad.AnnData(X=values.T.copy(), obs=obs, var=var)
+    if adata.var_names.has_duplicates:
+        dups = adata.var_names[adata.var_names.duplicated()].unique()
+        adata.var_names_make_unique()
+        notes.append(f"{len(dups)} protein id(s) occur more than once (e.g. {dups[0]!r}); the "
+                     "repeats were renamed with a -1, -2 … suffix")
+    empty = ~np.isfinite(adata.X).any(axis=1)
+    if empty.any():
+        names = ", ".join(run_label(r) for r in adata.obs_names[empty][:5])
+        notes.append(f"{int(empty.sum())} run(s) have no protein value at all ({names}); their "
+                     "scores will be blank")
+    if state["decided_by"] == "values" and state["input_is_log2"] and fmt not in (
+            "perseus", "generic"):
+        notes.append(f"values look log2 ({state['detail']}) although "
+                     f"{LAYOUTS[fmt].description} is written as linear intensities; read as "
+                     "log2 (pass --log2 no to override)")
+    adata.uns["source"] = {"file": str(source), "format": fmt,
+                           "description": FORMATS.get(fmt, fmt), **raw.source}
+    adata.uns["log2"] = state
+    adata.uns["filtering"] = filtering
+    adata.uns["notes"] = notes
+    if fmt == "maxquant":  # kept for readers of earlier files
+        adata.uns["source"]["removed_rows"] = {
+            "Reverse": int(decoy.sum()), "Potential contaminant": int(cont.sum()),
+            "Only identified by site": int(site.sum())}
+    return adata
 
 
 # ----------------------------------------------------------------------------- public API
 def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
-                    q_value: float = 0.01) -> ad.AnnData:
+                    q_value: float = 0.01, log2="auto", aggregate: str | None = None,
+                    remove_contaminants: bool = True, remove_decoys: bool = True
+                    ) -> ad.AnnData:
     """Read a search engine's protein table into AnnData (obs = runs, var = proteins).
 
     Parameters
@@ -406,42 +692,39 @@ def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
     path
         The file (``.tsv``, ``.txt``, ``.csv``, optionally ``.gz``; ``.parquet``; ``.h5ad``).
     fmt
-        Force a format (a key of :data:`FORMATS`); detected from the columns by default.
+        Force a layout (a key of :data:`FORMATS`); detected from the content by default.
     q_value
-        Precursor and protein-group q-value limit for long reports (DIA-NN, Spectronaut).
+        Precursor and protein-group q-value limit for long reports.
+    log2
+        Are the values already log2? ``"auto"`` (decide from the values), ``"yes"``, ``"no"``.
+    aggregate
+        ``None`` (use the engine's protein-group quantity; refuse precursor reports without
+        one) or ``"top3"`` (mean of the 3 most intense precursors per group and run).
+    remove_contaminants, remove_decoys
+        Drop contaminant (and MaxQuant site-only) / decoy protein groups.
 
     Returns
     -------
     anndata.AnnData
-        ``X`` intensities (NaN = missing), ``obs`` runs (``run``, ``run_label``),
-        ``var`` proteins (``protein_ids, protein_names, gene, genes, description``),
-        ``uns["source"]`` file and format.
+        ``X`` values as read (NaN = missing), ``obs`` runs (``run``, ``run_label``),
+        ``var`` proteins, ``uns["source"|"log2"|"filtering"|"notes"]``.
 
     Raises
     ------
     DvpInputError
-        Unknown format, no numeric column, duplicate run names, unreadable file.
+        Unknown layout, not a protein table, unreadable numbers, duplicate run names …
     """
     path = Path(path)
     if path.exists():  # regular file, size cap, no decompression bomb
         check_input_file(path, "protein table", whole=path.suffix.lower() != ".h5ad")
+    if aggregate is not None and aggregate not in AGGREGATES:
+        raise DvpInputError(f"aggregation {aggregate!r} is unknown; use "
+                            f"{', '.join(AGGREGATES)}")
     if path.suffix.lower() == ".h5ad":
-        if not path.is_file():
-            raise DvpInputError(f"{path} does not exist; give an .h5ad written by napari-dvp")
-        try:
-            adata = ad.read_h5ad(path)
-        except Exception as exc:  # h5py OSError, KeyError … on a damaged or foreign file
-            raise DvpInputError(f"{path.name} is not a readable .h5ad file ({type(exc).__name__}"
-                                "); write it again with `napari-dvp proteins FILE --out x.h5ad`"
-                                ) from None
-        missing = [c for c in VAR_COLUMNS if c not in adata.var.columns]
-        if missing:
-            raise DvpInputError(f"{path.name} lacks protein annotations {missing}; write it "
-                                "with `napari-dvp proteins FILE --out x.h5ad`")
-        return adata
-    cols, sep = read_header(path)
+        return _read_h5ad(path)
+    cols, sep, first_cells = _peek(path)
     if fmt is None:
-        fmt = detect_format(cols)
+        fmt = detect_layout(cols, first_cells, name=path.name)
     if fmt not in FORMATS or fmt == "h5ad":
         raise DvpInputError(f"unknown proteomics format {fmt!r}; choose one of "
                             f"{', '.join(k for k in FORMATS if k != 'h5ad')}")
@@ -449,34 +732,69 @@ def read_proteomics(path: str | os.PathLike[str], fmt: str | None = None, *,
     if len(dup):
         raise DvpInputError(f"{path.name} has column {dup[0]!r} more than once (duplicate run "
                             "name); rename the runs so each is unique")
-    readers = {"diann_pg_matrix": _read_diann_pg, "spectronaut_pivot": _read_spectronaut_pivot,
-               "maxquant": _read_maxquant, "fragpipe": _read_fragpipe,
-               "alphadia": _read_alphadia, "generic": _read_generic}
     try:
-        if fmt == "diann_report":
-            return _read_diann_report(path, cols, sep, q_value)
-        if fmt == "spectronaut_long":
-            return _read_spectronaut_long(path, cols, sep, q_value)
-        return readers[fmt](path, cols, sep)
+        if fmt in _LONG:
+            raw = _read_long(path, cols, sep, fmt, q_value, aggregate)
+        else:
+            raw = _READERS[fmt](path, cols, sep, aggregate=aggregate)
+        return _finish(raw, path, fmt, log2, remove_contaminants, remove_decoys)
     except KeyError as exc:
         raise DvpInputError(f"{path.name} does not look like a {FORMATS[fmt]}: column "
                             f"{exc} is missing; check the export or choose another format"
                             ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DvpInputError(f"{path.name} could not be parsed as a table ({one_line(exc)}); "
-                            "export it "
-                            "again as tab-separated text") from None
+    except UnicodeDecodeError as exc:
+        raise DvpInputError(f"{path.name} is not UTF-8 text ({exc.reason}, byte "
+                            f"{exc.object[exc.start:exc.start + 1]!r} at {exc.start}); save it "
+                            "as UTF-8 text") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        if isinstance(exc, DvpInputError):
+            raise
+        raise DvpInputError(f"{path.name} could not be parsed as a table ({one_line(exc)[:150]}"
+                            "); export it again as tab-separated text") from None
     except (OSError, EOFError) as exc:  # truncated .gz, damaged parquet pages
         raise DvpInputError(f"{path.name} is damaged ({type(exc).__name__}: {exc}); copy or "
                             "export it again") from None
 
 
+def _read_h5ad(path: Path) -> ad.AnnData:
+    if not path.is_file():
+        raise DvpInputError(f"{path} does not exist; give an .h5ad written by napari-dvp")
+    try:
+        adata = ad.read_h5ad(path)
+    except Exception as exc:  # h5py OSError, KeyError … on a damaged or foreign file
+        raise DvpInputError(f"{path.name} is not a readable .h5ad file ({type(exc).__name__}"
+                            "); write it again with `napari-dvp proteins FILE --out x.h5ad`"
+                            ) from None
+    missing = [c for c in VAR_COLUMNS if c not in adata.var.columns]
+    if missing:
+        raise DvpInputError(f"{path.name} lacks protein annotations {missing}; write it "
+                            "with `napari-dvp proteins FILE --out x.h5ad`")
+    if "log2" not in adata.uns:
+        adata.uns["log2"] = decide_log2(np.asarray(adata.X, dtype=float), "auto", path.name)
+    return adata
+
+
 def to_tidy_frame(adata: ad.AnnData) -> pd.DataFrame:
-    """Proteins as rows: annotation columns, then one intensity column per run."""
+    """Proteins as rows: annotation columns, then one value column per run."""
     annot = adata.var[list(VAR_COLUMNS)].reset_index(names="protein_id")
     values = pd.DataFrame(np.asarray(adata.X, dtype=np.float64).T,
                           columns=[str(r) for r in adata.obs_names])
     return pd.concat([annot, values], axis=1)
+
+
+def metadata(adata: ad.AnnData) -> dict:
+    """What a reader of an output must know: source, log2 state, filters, notes."""
+    def plain(v):
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return [plain(x) for x in v]
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    return {k: plain(adata.uns[k]) for k in ("source", "log2", "filtering", "processing",
+                                               "notes") if k in adata.uns}
 
 
 def write_tidy(adata: ad.AnnData, path: str | os.PathLike[str]) -> Path:
@@ -484,10 +802,18 @@ def write_tidy(adata: ad.AnnData, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     if path.suffix.lower() == ".h5ad":
         return write_h5ad(adata, path)
-    sep = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
     with atomic_path(path) as tmp:
-        write_csv(to_tidy_frame(adata), tmp, sep=sep)
+        write_tidy_to(adata, tmp, path.suffix)
     return path
+
+
+def write_tidy_to(adata: ad.AnnData, tmp: Path, suffix: str) -> None:
+    """Write the tidy matrix to an (already temporary) path; the format follows ``suffix``."""
+    if suffix.lower() == ".h5ad":
+        adata.write_h5ad(tmp)
+        return
+    sep = "\t" if suffix.lower() in (".tsv", ".txt") else ","
+    write_csv(to_tidy_frame(adata), tmp, sep=sep)
 
 
 def write_h5ad(adata: ad.AnnData, path: str | os.PathLike[str]) -> Path:

@@ -37,6 +37,8 @@ class ProteinStudy:
         Gene sets to score (bundled by default).
     min_coverage
         Minimum coverage for a set to be scored.
+    min_members
+        Minimum measured member proteins for a sample to get a set score.
     """
 
     data: ad.AnnData
@@ -44,6 +46,7 @@ class ProteinStudy:
     params: ProcessingParams = field(default_factory=ProcessingParams)
     gene_sets: dict[str, GeneSet] = field(default_factory=bundled_gene_sets)
     min_coverage: float = 0.1
+    min_members: int = 5
     table: pd.DataFrame | None = None
     processed: ad.AnnData | None = None
     scores: SetScores | None = None
@@ -62,15 +65,16 @@ class ProteinStudy:
         matched, self.report = apply_matches(self.data, self.table, self.manifest)
         self.processed = process(matched, self.params)
         self.scores = gene_set_scores(self.processed, self.gene_sets,
-                                      min_coverage=self.min_coverage)
+                                      min_coverage=self.min_coverage,
+                                      min_members=self.min_members)
         return self
 
     def summary(self) -> str:
         """One line: matches, unmatched runs/samples, proteins kept, values imputed."""
         p = self._need()
         text = " · ".join(self.report.lines()) + f" · {p.n_vars} proteins kept"
-        if self.params.impute:
-            text += f", {int(p.layers['imputed'].sum())} values imputed"
+        if self.params.impute != "none":
+            text += f", {int(p.layers['imputed'].sum())} values imputed ({self.params.impute})"
         return text
 
     def match_rows(self) -> tuple[pd.DataFrame, list[str]]:
