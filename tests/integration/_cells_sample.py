@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from qtpy.QtCore import QPoint, Qt
 
 SIZE = 384
 
@@ -63,3 +64,21 @@ def world_of(sample: MeasuredSample, cell_id: int) -> tuple[float, float]:
     rr, cc = np.nonzero(sample.labels == cell_id)
     k = int(np.argmin((rr - rr.mean()) ** 2 + (cc - cc.mean()) ** 2))
     return float(rr[k] * sample.pixel_um), float(cc[k] * sample.pixel_um)
+
+
+def press(viewer, qtbot, key: int) -> None:
+    """A real key press on the viewer window (through napari's key bindings)."""
+    qtbot.keyClick(viewer.window._qt_viewer, getattr(Qt.Key, f"Key_{key}"))
+
+
+def click_cell(viewer, qtbot, sample, cell_id: int) -> None:
+    """Zoom onto the cell and click it on the canvas with the mouse."""
+    world = world_of(sample, cell_id)
+    viewer.scene.camera.center = world
+    viewer.scene.camera.zoom = 12
+    qtbot.wait(10)
+    canvas = viewer.window._qt_viewer.canvas
+    view = canvas.view
+    x, y = (view.transform * view.scene.transform).map([world[1], world[0]])[:2]
+    qtbot.mouseClick(canvas.native, Qt.MouseButton.LeftButton,
+                     pos=QPoint(round(float(x)), round(float(y))))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from qtpy.QtCore import QPoint, Qt
 
 from napari_dvp._qt._common import cell_table_of, update_cells
 from napari_dvp._qt._session import session_of
@@ -21,7 +20,7 @@ from napari_dvp._qt.classes.examples import EXAMPLES
 from napari_dvp.core.cells.table import provenance
 from napari_dvp.core.classes.classifier import CellClassifier, save_classifier
 
-from ._cells_sample import measured_sample, open_in_viewer, world_of
+from ._cells_sample import click_cell, measured_sample, open_in_viewer, press
 
 pytestmark = [pytest.mark.gui]
 
@@ -35,24 +34,6 @@ def classifier(make_napari_viewer, qtbot):
     cells = open_in_viewer(viewer, sample)
     _, dock = viewer.window.add_plugin_dock_widget("napari-dvp", "Cell classifier")
     return viewer, dock, cells, sample
-
-
-def press(viewer, qtbot, key: int) -> None:
-    """A real key press on the viewer window (through napari's key bindings)."""
-    qtbot.keyClick(viewer.window._qt_viewer, getattr(Qt.Key, f"Key_{key}"))
-
-
-def click_cell(viewer, qtbot, sample, cell_id: int) -> None:
-    """Zoom onto the cell and click it on the canvas with the mouse."""
-    world = world_of(sample, cell_id)
-    viewer.scene.camera.center = world
-    viewer.scene.camera.zoom = 12
-    qtbot.wait(10)
-    canvas = viewer.window._qt_viewer.canvas
-    view = canvas.view
-    x, y = (view.transform * view.scene.transform).map([world[1], world[0]])[:2]
-    qtbot.mouseClick(canvas.native, Qt.MouseButton.LeftButton,
-                     pos=QPoint(round(float(x)), round(float(y))))
 
 
 def trained_on(dock, n: int):

@@ -10,6 +10,7 @@ classes (answered No, then Yes).
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,7 @@ from napari_dvp._qt._slide import role_of
 from napari_dvp.core.cells.table import provenance
 from napari_dvp.core.classes.gating import apply_gating, default_thresholds
 
-from ._cells_sample import measured_sample, open_in_viewer
+from ._cells_sample import click_cell, measured_sample, open_in_viewer, press
 
 pytestmark = [pytest.mark.gui]
 
@@ -39,6 +40,7 @@ def gating(make_napari_viewer, qtbot):
 
 def _canvas_point(hist, x: float) -> QPoint:
     """Where value ``x`` of the histogram's axis is on the canvas widget (Qt coordinates)."""
+    hist.canvas.draw()  # the layout as the user sees it
     px, py = hist.ax.transData.transform((x, 1.0))
     dpr = hist.canvas.device_pixel_ratio
     return QPoint(int(px / dpr), int((hist.figure.bbox.height - py) / dpr))
@@ -74,14 +76,17 @@ def test_every_button_of_the_gating_dock(gating, qtbot, clicker, dialogs, tmp_pa
     hist.marker.setCurrentText("panCK")
     otsu = default_thresholds(sample.table, ["panCK"])["panCK"]
     assert hist.thresholds["panCK"] == pytest.approx(otsu)
-    low = float(sample.table["mean_panCK"].min()) + 1.0
+    hist.canvas.draw()
+    per_px = abs(float(np.diff(hist.ax.transData.inverted().transform([(0, 0), (1, 0)])[:, 0])[0]))
+    per_px *= hist.canvas.device_pixel_ratio  # data units per screen pixel
+    low = float(sample.table["mean_panCK"].min()) - 3 * per_px  # left of every cell
     qtbot.mousePress(hist.canvas, Qt.MouseButton.LeftButton, pos=_canvas_point(hist, otsu))
     qtbot.mouseMove(hist.canvas, _canvas_point(hist, low))
     qtbot.mouseRelease(hist.canvas, Qt.MouseButton.LeftButton, pos=_canvas_point(hist, low))
-    assert hist.thresholds["panCK"] == pytest.approx(low, rel=0.1)
+    assert hist.thresholds["panCK"] == pytest.approx(low, abs=1.5 * per_px)
     assert hist.spin.value() == pytest.approx(hist.thresholds["panCK"], abs=0.1)
-    # now (nearly) every cell is panCK+: keratinocyte everywhere on the live preview
-    qtbot.waitUntil(lambda: (overlay.data[sample.labels > 0] == 1).mean() > 0.95, timeout=3000)
+    # now every cell is panCK+: keratinocyte everywhere on the live preview
+    qtbot.waitUntil(lambda: (overlay.data[sample.labels > 0] == 1).all(), timeout=3000)
     click.click("Auto (Otsu)")
     assert hist.thresholds["panCK"] == pytest.approx(otsu)
     assert hist.line.get_xdata()[0] == pytest.approx(otsu)
@@ -179,3 +184,90 @@ def test_median_statistic_and_rule_problems(gating, qtbot, clicker):
     dock.rules.table.item(0, 1).setText("CD4+")
     qtbot.waitUntil(lambda: "unknown marker 'CD4'" in dock.status.text(), timeout=3000)
     click.click("Apply to cells", allow_error="unknown marker 'CD4'")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("NAPARI_DVP_SCREENSHOTS") != "1",
+                    reason="refreshes docs/images (about 2 min): NAPARI_DVP_SCREENSHOTS=1 "
+                           "pytest -k screenshot -o xvfb_width=1920 -o xvfb_height=1080")
+def test_screenshot_class_docks_in_the_workspace(make_napari_viewer, qtbot, screenshot_path):
+    """Every napari-dvp dock from the plugin menu at 1920×1080: one tab group, canvas visible.
+
+    Saves the Gating and the Classifier tabs into docs/images. Opening all nine docks
+    and clicking the examples at full HD under software OpenGL takes about two
+    minutes here, so it runs only when the pictures are refreshed.
+    """
+    from qtpy.QtWidgets import QTabBar
+
+    from napari_dvp._qt._workspace import STEPS
+
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1920, 1080)
+    sample = measured_sample()
+    open_in_viewer(viewer, sample)
+    docks = {}
+    for name in ("Slide", "Segment cells", "Review segmentation", "Regions", "Gating",
+                 "Cell classifier", "LMD export", "Proteins on tissue", "Project"):
+        docks[name] = viewer.window.add_plugin_dock_widget("napari-dvp", name)[1]
+        qtbot.wait(50)  # one menu click after the other
+    gating, clf = docks["Gating"], docks["Cell classifier"]
+
+    def tab_bars():
+        return [b for b in window.findChildren(QTabBar)
+                if any(b.tabText(i) in STEPS for i in range(b.count()))]
+
+    qtbot.waitUntil(lambda: len(tab_bars()) == 1 and tab_bars()[0].count() == len(STEPS),
+                    timeout=10_000)  # one tab group of every step
+    qtbot.mouseClick(gating.apply_btn, Qt.MouseButton.LeftButton)
+    gating._dock().raise_()
+    qtbot.wait(300)
+    # the docks take a third of the width at most: the tissue stays the largest thing
+    assert gating.width() <= 1920 // 3 and viewer.window._qt_viewer.width() > 900
+    window.grab().save(str(screenshot_path("gating_widget.png")))
+
+    # the classifier with a few marked cells, trained, preview shown
+    clf._dock().raise_()
+    qtbot.mouseClick(clf.picker.mark_btn, Qt.MouseButton.LeftButton)
+    classes = ["keratinocyte", "CD8 T cell", "macrophage", "fibroblast"]
+    for k, name in enumerate(classes, start=1):
+        press(viewer, qtbot, k)
+        for cid in sample.truth.index[sample.truth == name][:4]:
+            click_cell(viewer, qtbot, sample, int(cid))
+    press(viewer, qtbot, 2)
+    qtbot.waitUntil(lambda: clf.classifier is not None and clf.classifier.n_examples == 16
+                    and not clf.runner.running, timeout=60_000)
+    viewer.reset_view()
+    qtbot.wait(300)
+    window.grab().save(str(screenshot_path("classifier_widget.png")))
+    qtbot.mouseClick(clf.picker.mark_btn, Qt.MouseButton.LeftButton)
+
+
+def test_histogram_and_rules_sub_widgets_alone(qtbot):
+    """The dock's parts work on their own (no viewer): what they show, what they emit."""
+    from napari_dvp._qt.classes.gating_histogram import MarkerHistogram
+    from napari_dvp._qt.classes.gating_rules import RulesEditor
+
+    table = measured_sample().table
+    hist = MarkerHistogram()
+    qtbot.addWidget(hist)
+    markers = hist.set_table(table, "median", keep={"CD8": 500.0}, show="CD8")
+    assert markers == ["DAPI", "panCK", "CD8", "CD163", "pSTAT1"]
+    assert hist.marker.currentText() == "CD8" and hist.spin.value() == 500.0
+    n_pos = int((table["median_CD8"] > 500).sum())
+    assert hist.ax.get_title().startswith(f"{n_pos} of {len(table)} cells CD8+")
+    with qtbot.waitSignal(hist.threshold_changed) as got:
+        qtbot.mouseClick(hist.auto_btn, Qt.MouseButton.LeftButton)
+    assert got.args == ["CD8", pytest.approx(default_thresholds(table, ["CD8"], "median")["CD8"])]
+
+    rules = RulesEditor()
+    qtbot.addWidget(rules)
+    rules.set_rules([("T cell", "CD8+"), ("incomplete", "")])
+    assert [r.name for r in rules.rules()] == ["T cell"], "rows without a rule are left out"
+    with qtbot.waitSignal(rules.changed):
+        qtbot.mouseClick(rules.add_btn, Qt.MouseButton.LeftButton)
+    assert rules.table.rowCount() == 3
+    rules.table.setCurrentCell(0, 0)
+    with qtbot.waitSignal(rules.changed):
+        qtbot.mouseClick(rules.remove_btn, Qt.MouseButton.LeftButton)
+    assert rules.table.item(0, 0).text() == "incomplete"

@@ -20,7 +20,7 @@ from ...core.classes.overlay import (
     DEFAULT_CLASS_COLORS,
     class_codes,
     class_color,
-    class_region_matrix,
+    class_region_summary,
     legend_entries,
 )
 from ...core.classes.training import apply_columns, predict_steps, train_and_predict
@@ -72,7 +72,7 @@ class ClassifierWidget(DvpDock):
         lay.addWidget(self.status)
         self.legend = Legend()
         lay.addWidget(self.legend)
-        lay.addWidget(QLabel("Cells per class (rows) and region (columns):"))
+        lay.addWidget(QLabel("Cells per class (rows) and tissue region (columns):"))
         self.summary = QTableWidget(0, 0)
         self.summary.setMaximumHeight(160)
         lay.addWidget(self.summary)
@@ -106,12 +106,12 @@ class ClassifierWidget(DvpDock):
     @notify_errors
     def retrain(self) -> None:
         """Train on the examples and classify every cell (a job: progress and Cancel)."""
+        if self.runner.running:
+            self._pending = True  # train again with the new marks when this job ends
+            return
         examples = dict(self.picker.examples)
         if len(set(examples.values())) < 2:
             self.status.setText("Mark cells of at least two classes to train the classifier.")
-            return
-        if self.runner.running:
-            self._pending = True  # train again with the new marks when this job ends
             return
         layer, table = cells_table(self.viewer)
         worker = self.runner.start(train_and_predict, table, examples, what="Training…",
@@ -139,7 +139,7 @@ class ClassifierWidget(DvpDock):
                             colors)
         self.legend.set_entries(legend_entries(names, colors, pred[CLASS].value_counts()))
         preview = table.assign(**{CLASS: pred[CLASS].to_numpy()})
-        fill_table(self.summary, class_region_matrix(preview).reset_index())
+        fill_table(self.summary, class_region_summary(preview))
         what = what or f"trained on {clf.n_examples} example cells"
         self.status.setText(f"Classifier {what}; {len(pred):,} cells classified. Preview only "
                             "— <i>Apply to cells</i> writes the classes.")

@@ -12,6 +12,7 @@ from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QColorDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -41,7 +42,8 @@ def color_item(rgb: Sequence[int]) -> QTableWidgetItem:
     item = QTableWidgetItem("")
     item.setBackground(QColor(*map(int, rgb[:3])))
     item.setData(Qt.ItemDataRole.UserRole, hex_of(rgb))
-    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    # not selectable either: a selected row would paint over the colour
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable & ~Qt.ItemFlag.ItemIsSelectable)
     item.setToolTip("double-click to change the colour")
     return item
 
@@ -57,7 +59,12 @@ class ClassList(QTableWidget):
         headers = (["key"] if key_column else []) + ["class", "colour"]
         super().__init__(0, len(headers), parent)
         self.setHorizontalHeaderLabels(headers)
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(self._c0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(self._c0 + 1, QHeaderView.ResizeMode.Fixed)
+        self.setColumnWidth(self._c0 + 1, 56)
+        if key_column:
+            self.setColumnWidth(0, 36)
         self.verticalHeader().setVisible(False)
         for name, rgb in entries:
             self.add(name, rgb)
@@ -153,6 +160,7 @@ class Legend(QWidget):
 def fill_table(widget: QTableWidget, df: pd.DataFrame) -> None:
     """Show a small DataFrame in a read-only QTableWidget."""
     widget.clear()
+    widget.verticalHeader().setVisible(False)
     widget.setRowCount(len(df))
     widget.setColumnCount(len(df.columns))
     widget.setHorizontalHeaderLabels([str(c) for c in df.columns])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QComboBox,
@@ -19,7 +21,12 @@ from qtpy.QtWidgets import (
 )
 
 from ...core.classes.gating import default_thresholds
-from ...core.classes.gating_view import histogram_input, markers_of
+from ...core.classes.gating_view import (
+    histogram_bins,
+    histogram_input,
+    markers_of,
+    positive_text,
+)
 
 __all__ = ["MarkerHistogram"]
 
@@ -53,6 +60,7 @@ class MarkerHistogram(QWidget):
                                "its right are positive for the marker")
         self.ax = self.figure.add_subplot(111)
         self.line = None
+        self._values = np.zeros(0)
         lay.addWidget(self.canvas)
         row = QHBoxLayout()
         self.spin = QDoubleSpinBox()
@@ -75,10 +83,11 @@ class MarkerHistogram(QWidget):
 
     # ------------------------------------------------------------------ data
     def set_table(self, table: pd.DataFrame, statistic: str,
-                  keep: Mapping[str, float] | None = None) -> list[str]:
+                  keep: Mapping[str, float] | None = None, show: str | None = None
+                  ) -> list[str]:
         """Show the markers of ``table``; thresholds from ``keep`` where given, else Otsu.
 
-        Returns the markers.
+        ``show`` is the marker to show first (when none is chosen yet). Returns the markers.
         """
         self.table, self.statistic = table, statistic
         markers = markers_of(table, statistic)
@@ -91,6 +100,8 @@ class MarkerHistogram(QWidget):
         self.marker.addItems(markers)
         if current in markers:
             self.marker.setCurrentText(current)
+        elif show in markers:
+            self.marker.setCurrentText(show)
         self.marker.blockSignals(False)
         self.draw(self.marker.currentText())
         return markers
@@ -104,14 +115,22 @@ class MarkerHistogram(QWidget):
             self.canvas.draw_idle()
             return
         v, value_range = histogram_input(self.table, marker, self.statistic)
+        self._values = v
         self.spin.setDecimals(3 if value_range[1] < 10 else 1)
-        self.ax.hist(v, bins=128, range=value_range, color="#5a7fa8", log=True)
+        self.ax.hist(v, bins=histogram_bins(v.size), range=value_range, color="#5a7fa8",
+                     log=True)
         self.ax.set_xlabel(f"{self.statistic} {marker} intensity per cell")
-        self.ax.set_ylabel("cells (log)")
+        self.ax.set_ylabel("cells")
+        self.ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        self.ax.yaxis.set_minor_formatter(NullFormatter())
         t = self.thresholds.get(marker, 0.0)
         self.line = self.ax.axvline(t, color="red", lw=2)
+        self._title(marker, t)
         self._show_value(t)
         self.canvas.draw_idle()
+
+    def _title(self, marker: str, threshold: float) -> None:
+        self.ax.set_title(positive_text(self._values, marker, threshold), fontsize=9)
 
     def set_threshold(self, marker: str, value: float, emit: bool = True) -> None:
         """Set one marker's threshold (moves the line and the spin box when shown)."""
@@ -119,6 +138,7 @@ class MarkerHistogram(QWidget):
         if marker == self.marker.currentText():
             if self.line is not None:
                 self.line.set_xdata([value, value])
+                self._title(marker, value)
                 self.canvas.draw_idle()
             self._show_value(value)
         if emit:

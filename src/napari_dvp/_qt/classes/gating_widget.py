@@ -8,7 +8,7 @@ from qtpy.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPushBut
 
 from ...core.cells.columns import CELL_ID, CLASS
 from ...core.classes.gating import apply_gating, gate_codes, load_rules, save_gating
-from ...core.classes.gating_scheme import GatingScheme
+from ...core.classes.gating_scheme import GateRule, GatingScheme
 from ...core.classes.gating_view import (
     DEFAULT_RULES,
     UNCLASSIFIED,
@@ -100,7 +100,9 @@ class GatingWidget(DvpDock):
         """Read the cell table: markers, Otsu thresholds where none is set, default rules."""
         _, table = cells_table(self.viewer)
         statistic = self.form.values()["statistic"]
-        markers = self.histogram.set_table(table, statistic, keep=self.histogram.thresholds)
+        rules = self.rules.rules() or [GateRule(n, r) for n, r in DEFAULT_RULES]
+        markers = self.histogram.set_table(table, statistic, keep=self.histogram.thresholds,
+                                           show=GatingScheme(rules).markers()[0])
         if self.rules.table.rowCount() == 0:
             self.rules.set_rules(usable_rules(DEFAULT_RULES, markers))
         self.cells.refresh()
@@ -131,6 +133,8 @@ class GatingWidget(DvpDock):
     def _schedule(self, *_) -> None:
         if self.live.isChecked():
             self._timer.start()
+        else:
+            self._timer.stop()  # live preview off: no recolouring, not even a pending one
 
     def preview(self) -> np.ndarray | None:
         """Colour the cells by the rules (overlay + legend); rule problems go to the status."""

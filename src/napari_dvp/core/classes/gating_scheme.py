@@ -79,7 +79,7 @@ class GatingScheme:
     rules: list[GateRule] = field(default_factory=list)
     thresholds: dict[str, float] = field(default_factory=dict)
     statistic: str = param(
-        "mean", label="Intensity", choices=("mean", "median"),
+        "mean", label="Cell intensity", choices=("mean", "median"),
         help="which per-cell intensity the thresholds apply to: the mean or the median of "
              "the cell's pixels (the median ignores a few bright pixels of a neighbour)")
 

@@ -37,6 +37,19 @@ def histogram_input(table: pd.DataFrame, marker: str, statistic: str = "mean"
     return v, (float(min(v.min(initial=0), 0)), float(hi) or 1.0)
 
 
+def histogram_bins(n_cells: int) -> int:
+    """Bars of a marker histogram: about two per square root of the cells, 16 to 128."""
+    return int(np.clip(round(2 * np.sqrt(max(n_cells, 0))), 16, 128))
+
+
+def positive_text(values: np.ndarray, marker: str, threshold: float) -> str:
+    """``"412 of 1,250 cells CD8+ (33 %)"`` for the histogram's title."""
+    n = int(values.size)
+    pos = int((values > threshold).sum())
+    share = f" ({100 * pos / n:.0f} %)" if n else ""
+    return f"{pos:,} of {n:,} cells {marker}+{share}"
+
+
 def class_counts(codes: np.ndarray, class_names: Sequence[str]) -> dict[str, int]:
     """Cells per class (code i = class i - 1) and ``unclassified`` (code 0), in legend order."""
     counts = np.bincount(codes, minlength=len(class_names) + 1)
