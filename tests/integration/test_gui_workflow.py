@@ -134,30 +134,43 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     hit = under > 0
     assert (table["region"].to_numpy()[hit] == true_region[hit]).mean() > 0.9
 
-    # 5. Gating: load cells, default rules, apply ---------------------------------------------
+    # 5. Gating: load cells, default rules, apply (clicked) ----------------------------------
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QMessageBox
+
+    def click(button):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(
+        lambda *a, **k: asked.append(a[1:3]) or QMessageBox.StandardButton.Yes))
     gating = dock("Gating")
-    gating.load_cells()
-    assert gating.rules.rowCount() == 3
-    gating.apply()
+    click(gating.cells.button)
+    assert gating.rules.table.rowCount() == 3
+    click(gating.apply_btn)
     table = cell_table_of(cells)
     assert "class" in table and "keratinocyte" in set(table["class"])
     assert {"region", "qc_status"} <= set(table), "gating kept the earlier columns"
     assert _status(table, rejected) == "rejected"
 
-    # 5b. Cell classifier: a few cells marked per class (as the number keys do), retrain ---
+    # 5b. Cell classifier: a few cells marked per class (as the clicks do), train, apply ----
     gated = table.set_index("cell_id")["class"]
     clf = dock("Cell classifier")
     for cls in ("keratinocyte", "CD8 T cell", "macrophage"):
         for cid in gated.index[gated == cls][:5]:
-            clf.examples[int(cid)] = cls
-    clf.retrain()
-    qtbot.waitUntil(lambda: "class_probability" in cells.features, timeout=30_000)
+            clf.picker.examples[int(cid)] = cls
+    clf.picker.changed.emit()
+    qtbot.waitUntil(lambda: clf.prediction is not None and not clf.runner.running,
+                    timeout=30_000)
+    click(clf.apply_btn)  # asks before replacing the gating classes: Yes
+    assert asked and "Replace classes?" in asked[-1][0]
     table = cell_table_of(cells)
+    assert "class_probability" in table
     marked = gated.isin(["keratinocyte", "CD8 T cell", "macrophage"]).to_numpy()
     assert (table["class"].to_numpy()[marked] == gated.to_numpy()[marked]).mean() > 0.8
     assert {"region", "qc_status"} <= set(table), "the classifier kept the earlier columns"
     assert session_of(viewer).get("classifier") is clf.classifier
-    gating.apply()  # the pathologist keeps the gating classes for the LMD step
+    click(gating.apply_btn)  # the pathologist keeps the gating classes for the LMD step
     table = cell_table_of(cells)
     assert (table.set_index("cell_id")["class"] == gated).all()
 

@@ -67,3 +67,15 @@ def test_recolor_into_stale_max_label_maps_new_ids_to_zero():
     flat = np.zeros(4, np.uint8)
     recolor_into(flat, labels.ravel(), lut, max_label=3)
     assert flat.tolist() == [1, 2, 1, 0]
+
+
+def test_class_region_summary_labels():
+    from napari_dvp.core.classes.overlay import class_region_summary
+
+    t = pd.DataFrame({"cell_id": [1, 2, 3], "class": ["a", "", "a"],
+                      "region": ["epi", "epi", ""]})
+    s = class_region_summary(t)
+    assert list(s.columns) == ["class", "epi", "no region", "total"]
+    assert s.set_index("class").loc["unclassified", "epi"] == 1
+    s = class_region_summary(t.drop(columns="region"))
+    assert s.to_dict("list") == {"class": ["unclassified", "a"], "cells": [1, 2]}

@@ -100,3 +100,47 @@ def test_table_io_round_trips_every_extension(tmp_path):
         assert back["class"].tolist() == ["a", ""], ext
         assert back["centroid_col"].tolist() == [5.0, 6.0], ext
     assert "\t" in (tmp_path / "t.txt").read_text()
+
+
+def test_classify_merges_and_asks_before_replacing_classes(tmp_path, capsys):
+    """Classes another step wrote (recorded in .parquet) are kept unless --replace-classes."""
+    from napari_dvp.core.cells.table import provenance
+
+    table, truth, _ = _cells(tmp_path)
+    table["region"] = truth["true_region"]
+    table.to_parquet(tmp_path / "cells.parquet", index=False)
+    (tmp_path / "rules.txt").write_text("any cell: panCK+ or panCK-\n")
+    assert main(["classify", str(tmp_path / "cells.parquet"), "--rules",
+                 str(tmp_path / "rules.txt"), "-o", str(tmp_path / "gated.parquet")]) == 0
+    gated = pd.read_parquet(tmp_path / "gated.parquet")
+    assert provenance(gated)["class"] == "gating" and "region" in gated
+    assert (gated["class"] == "any cell").all()
+    ex = truth.groupby("true_class").head(6)
+    save_classifier(tmp_path / "c.joblib", CellClassifier(n_estimators=30).train(
+        table, dict(zip(ex["cell_id"], ex["true_class"], strict=True))))
+    capsys.readouterr()
+    args = ["classify", str(tmp_path / "gated.parquet"), "--classifier",
+            str(tmp_path / "c.joblib"), "-o", str(tmp_path / "out.parquet")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "classes from gating" in err
+    assert "--replace-classes" in err and not (tmp_path / "out.parquet").exists()
+    assert main([*args, "--replace-classes"]) == 0
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert provenance(out)["class"] == "classifier" and "class_probability" in out
+    assert out["region"].tolist() == gated["region"].tolist(), "other columns kept"
+    assert (out["class"] == truth["true_class"]).mean() > 0.95
+    # the same step again replaces its own classes without asking
+    assert main(["classify", str(tmp_path / "out.parquet"), "--classifier",
+                 str(tmp_path / "c.joblib"), "-o", str(tmp_path / "again.parquet")]) == 0
+
+
+def test_threshold_must_be_a_finite_number(tmp_path, capsys):
+    _cells(tmp_path)
+    (tmp_path / "rules.txt").write_text("T: CD8+\n")
+    for bad in ("CD8=nan", "CD8=inf", "CD8=abc", "=3"):
+        assert main(["classify", str(tmp_path / "cells.csv"), "--rules",
+                     str(tmp_path / "rules.txt"), "--threshold", bad,
+                     "-o", str(tmp_path / "o.csv")]) == 2, bad
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.csv").exists()

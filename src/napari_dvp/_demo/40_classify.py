@@ -105,7 +105,7 @@ def _show(state, labels, table, regions, scheme) -> None:
                  text={"string": "{region}", "color": "white", "size": 12})
     gating = state.dock("Gating")
     gating.load_cells()
-    gating.load(str(state.out / "gating.json"))
-    gating.marker.setCurrentText("CD8")
+    gating.set_scheme(scheme)  # the rules and thresholds saved to gating.json
+    gating.histogram.marker.setCurrentText("CD8")
     gating.apply()
     v.reset_view()

@@ -1,4 +1,4 @@
-"""Cell classifier dock widget: mark example cells with number keys; a random forest learns."""
+"""Classifier dock: mark example cells, a random forest classifies the rest, apply to the table."""
 
 from __future__ import annotations
 
@@ -9,230 +9,209 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
+    QProgressBar,
     QPushButton,
     QTableWidget,
 )
 
-from ...core.cells.columns import CELL_ID, CLASS, COL, ROW
-from ...core.classes.classifier import CellClassifier, load_classifier, save_classifier
+from ...core.cells.columns import CELL_ID, CLASS
+from ...core.classes.classifier import (
+    CellClassifier,
+    is_executable_payload,
+    load_classifier,
+    save_classifier,
+)
 from ...core.classes.overlay import (
     DEFAULT_CLASS_COLORS,
     class_codes,
     class_color,
-    class_region_matrix,
+    class_region_summary,
     legend_entries,
 )
+from ...core.classes.training import apply_columns, predict_steps, train_and_predict
 from ...core.errors import DvpInputError
-from .._common import notify_errors, set_cell_table, show_info
+from ...core.limits import check_input_file
+from .._common import notify_errors, show_info, show_warning, update_cells
+from .._jobs import JobRunner
 from .._session import session_of
 from .._workspace import DvpDock
-from .colors import ClassList, ClassOverlay, Legend, cells_table, fill_table, hex_of
+from .cells_line import CellsLine
+from .colors import Legend, cells_table, fill_table
+from .examples import EXAMPLES, ExamplePicker
+from .overlay_layer import ClassOverlay
 
-EXAMPLES = "classifier examples"
-THREAD_ABOVE = 20_000  #: cells; bigger tables retrain in a worker thread
+__all__ = ["EXAMPLES", "ClassifierWidget"]
+
+FILES = "Classifier (*.npz);;Old pickle classifier (*.joblib);;All files (*)"
 
 
 class ClassifierWidget(DvpDock):
-    """Classes with keys 1-9, example cells, live random-forest predictions."""
+    """Coordinates the example picker, the training job, the class overlay and the summary."""
 
     STEP = "Classifier"
-    GUIDE = ("<b>6 Classifier</b> — needs measured cells; click examples, the forest "
-             "classifies the rest. Next: <i>LMD</i>.")
+    GUIDE = ("<b>6 Classifier</b> — needs measured cells. Mark a few typical cells per class; "
+             "a random forest classifies every cell; <i>Apply to cells</i> writes the classes. "
+             "Next: <i>LMD</i>.")
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self.examples: dict[int, str] = {}
         self.classifier: CellClassifier | None = None
+        self.prediction: pd.DataFrame | None = None  #: cell_id, class, probabilities
+        self._pending = False
         self.overlay = ClassOverlay(napari_viewer)
-        self._worker = None
         lay = self.body
-        help_ = QLabel("Point at a cell and press its class number (1-9) to mark it as an "
-                       "example; 0 removes the mark. The classifier retrains after each mark.")
-        help_.setWordWrap(True)
-        lay.addWidget(help_)
-        self.classes = ClassList(list(DEFAULT_CLASS_COLORS.items()), key_column=True)
-        self.classes.setMaximumHeight(170)
-        lay.addWidget(self.classes)
+        self.cells = CellsLine(napari_viewer)
+        lay.addWidget(self.cells)
+        self.picker = ExamplePicker(napari_viewer, lambda: cells_table(self.viewer),
+                                    list(DEFAULT_CLASS_COLORS.items()))
+        lay.addWidget(self.picker)
         row = QHBoxLayout()
-        self.add_btn, self.remove_btn = QPushButton("Add class"), QPushButton("Remove class")
-        row.addWidget(self.add_btn)
-        row.addWidget(self.remove_btn)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.cancel_btn = QPushButton("Cancel")
+        self.cancel_btn.setToolTip("Stop the training or classification; nothing is changed")
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_btn)
         lay.addLayout(row)
-        self.status = QLabel("No examples yet.")
+        self.status = QLabel("No classifier yet.")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         self.legend = Legend()
         lay.addWidget(self.legend)
-        lay.addWidget(QLabel("Cells per class × region:"))
+        lay.addWidget(QLabel("Cells per class (rows) and tissue region (columns):"))
         self.summary = QTableWidget(0, 0)
+        self.summary.setMaximumHeight(160)
         lay.addWidget(self.summary)
         row = QHBoxLayout()
+        self.apply_btn = QPushButton("Apply to cells")
+        self.apply_btn.setToolTip("Write the predicted classes and probabilities into the "
+                                  "cell table")
         self.save_btn = QPushButton("Save classifier…")
+        self.save_btn.setToolTip("Keep the trained classifier, for other slides or "
+                                 "'napari-dvp classify --classifier'")
         self.load_btn = QPushButton("Load classifier…")
-        self.clear_btn = QPushButton("Clear examples")
-        for b in (self.save_btn, self.load_btn, self.clear_btn):
+        self.load_btn.setToolTip("Classify these cells with a classifier saved before")
+        for b in (self.apply_btn, self.save_btn, self.load_btn):
             row.addWidget(b)
         lay.addLayout(row)
+        lay.addStretch(1)
+        self.runner = JobRunner(self.progress, self.cancel_btn, self.status,
+                                busy=[self.apply_btn, self.save_btn, self.load_btn])
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(150)
         self._timer.timeout.connect(self.retrain)
-        self.add_btn.clicked.connect(self._add_class)
-        self.remove_btn.clicked.connect(self.classes.remove_selected)
+        self.picker.changed.connect(self._timer.start)
+        self.cancel_btn.clicked.connect(self._cancelled)
+        self.apply_btn.clicked.connect(self.apply)
         self.save_btn.clicked.connect(self._save_clicked)
         self.load_btn.clicked.connect(self._load_clicked)
-        self.clear_btn.clicked.connect(self.clear_examples)
-        # layers bind 1-6 to their modes (and win over the viewer): bind on every layer
-        self._bind(self.viewer)
-        for layer in self.viewer.layers:
-            self._bind(layer)
-        self.viewer.layers.events.inserted.connect(lambda e: self._bind(e.value))
-
-    def _bind(self, target) -> None:
-        """Number keys 0-9 mark the cell under the cursor (overrides layer mode keys)."""
-        for k in range(10):
-            target.bind_key(str(k), self._key_handler(k), overwrite=True)
-
-    def _add_class(self) -> None:
-        n = self.classes.rowCount()
-        self.classes.add(f"class {n + 1}", class_color(f"class {n + 1}", n))
-
-    def _key_handler(self, k: int):
-        def handler(viewer):
-            self.mark_cell_under_cursor(k)
-
-        handler.__doc__ = f"napari-dvp: mark the cell under the cursor as class {k}"
-        return handler
-
-    # ------------------------------------------------------------------ examples
-    @notify_errors
-    def mark_cell_under_cursor(self, key: int) -> None:
-        """Mark the cell under the mouse as class number ``key`` (0: unmark)."""
-        layer, _ = cells_table(self.viewer)
-        value = layer.get_value(self.viewer.cursor.position, world=True)
-        cid = int(value) if value is not None and np.isscalar(value) else 0
-        if cid <= 0:
-            self.status.setText("No cell under the mouse pointer.")
-            return
-        names = self.classes.names()
-        if key == 0:
-            self.examples.pop(cid, None)
-        elif key <= len(names):
-            self.examples[cid] = names[key - 1]
-        else:
-            raise DvpInputError(f"no class number {key}; add classes to the list first")
-        self._show_examples()
-        self._timer.start()
-
-    def clear_examples(self) -> None:
-        """Forget every example."""
-        self.examples.clear()
-        self._show_examples()
-
-    def _show_examples(self) -> None:
-        layer, table = cells_table(self.viewer)
-        t = table.set_index(CELL_ID)
-        ids = [c for c in self.examples if c in t.index]
-        pts = t.loc[ids, [ROW, COL]].to_numpy() if ids else np.zeros((0, 2))
-        cmap = self.classes.color_map()
-        cols = [hex_of(cmap.get(self.examples[c], (255, 255, 255))) for c in ids] or "white"
-        feats = pd.DataFrame({"cell_id": ids, "class": [self.examples[c] for c in ids]})
-        if EXAMPLES in self.viewer.layers:
-            pl = self.viewer.layers[EXAMPLES]
-            pl.data = pts
-            pl.features = feats
-            pl.border_color = cols
-        else:
-            self.viewer.add_points(pts, name=EXAMPLES, features=feats, size=8,
-                                   face_color="transparent", border_color=cols,
-                                   border_width=0.3, scale=layer.scale[-2:], units=layer.units[-2:],
-                                   translate=layer.translate[-2:])
-            self.viewer.layers.selection.active = layer
-        counts = pd.Series(list(self.examples.values()), dtype=object).value_counts()
-        self.status.setText("Examples: " + (", ".join(f"{k} {v}" for k, v in counts.items())
-                                            or "none"))
+        session_of(napari_viewer).changed.connect(self._session_changed)
 
     # ------------------------------------------------------------------ training
     @notify_errors
     def retrain(self) -> None:
-        """Train on the examples and predict every cell (in a thread for big tables)."""
+        """Train on the examples and classify every cell (a job: progress and Cancel)."""
+        if self.runner.running:
+            self._pending = True  # train again with the new marks when this job ends
+            return
+        examples = dict(self.picker.examples)
+        if len(set(examples.values())) < 2:
+            self.status.setText("Mark cells of at least two classes to train the classifier.")
+            return
         layer, table = cells_table(self.viewer)
-        if len(set(self.examples.values())) < 2:
-            self.status.setText(self.status.text() + " — mark cells of at least two classes.")
-            return
-        examples = dict(self.examples)
-        if len(table) <= THREAD_ABOVE:
-            self._show(layer, table, *_train_predict(table, examples))
-            return
-        from napari.qt.threading import thread_worker
+        worker = self.runner.start(train_and_predict, table, examples, what="Training…",
+                                   done=lambda res: self._show(layer, table, *res))
+        worker.finished.connect(self._job_ended)
 
-        if self._worker is not None:
-            self._worker.quit()
-        worker = thread_worker(_train_predict)(table, examples)
-        # quit() cannot stop a running fit: drop results of a superseded retraining
-        worker.returned.connect(
-            lambda res, w=worker: self._show(layer, table, *res) if w is self._worker else None)
-        worker.errored.connect(notify_errors(_raise))
-        self._worker = worker
-        worker.start()
+    def _job_ended(self, *_) -> None:
+        if self._pending:
+            self._pending = False
+            self._timer.start()
 
-    def _show(self, layer, table: pd.DataFrame, clf: CellClassifier, pred: pd.DataFrame) -> None:
-        self.classifier = clf
+    def _cancelled(self, *_) -> None:
+        self._pending = False
+
+    def _show(self, layer, table: pd.DataFrame, clf: CellClassifier, pred: pd.DataFrame,
+              what: str | None = None) -> None:
+        """Preview the classes of ``pred`` (overlay, legend, class × region table)."""
+        self.classifier, self.prediction = clf, pred
         session_of(self.viewer).set("classifier", clf, source=self)
-        old = [c for c in table.columns if c.startswith("prob_")]
-        table = table.drop(columns=old)
-        for c in pred.columns:
-            table[c] = pred[c].to_numpy()
-        set_cell_table(layer, table)
-        self._paint(layer, table)
-        self.status.setText(self.status.text().split(" — ")[0] +
-                            f" — trained on {clf.n_examples} cells; predicted {len(table)}.")
+        for name in dict.fromkeys(pred[CLASS]):
+            if name and name not in self.picker.classes.names():
+                self.picker.classes.add(name, class_color(name, self.picker.classes.rowCount()))
+        names, colors = self.picker.classes.names(), self.picker.classes.colors()
+        self.overlay.update(layer, pred[CELL_ID].to_numpy(), class_codes(pred[CLASS], names),
+                            colors)
+        self.legend.set_entries(legend_entries(names, colors, pred[CLASS].value_counts()))
+        preview = table.assign(**{CLASS: pred[CLASS].to_numpy()})
+        fill_table(self.summary, class_region_summary(preview))
+        what = what or f"trained on {clf.n_examples} example cells"
+        self.status.setText(f"Classifier {what}; {len(pred):,} cells classified. Preview only "
+                            "— <i>Apply to cells</i> writes the classes.")
 
-    def _paint(self, layer, table: pd.DataFrame) -> None:
-        for c in dict.fromkeys(table[CLASS]):
-            if c and c not in self.classes.names():
-                self.classes.add(c, class_color(c, self.classes.rowCount()))
-        names, colors = self.classes.names(), self.classes.colors()
-        codes = class_codes(table[CLASS], names)
-        self.overlay.update(layer, table[CELL_ID].to_numpy(), codes, colors)
-        counts = table[CLASS].value_counts().to_dict()
-        self.legend.set_entries(legend_entries(names, colors, counts))
-        fill_table(self.summary, class_region_matrix(table).reset_index())
-
-    # ------------------------------------------------------------------ files
+    # ------------------------------------------------------------------ apply
     @notify_errors
-    def save(self, path: str) -> None:
-        """Save the trained classifier."""
+    def apply(self) -> None:
+        """Write the classes into the cell table (asks before replacing gating classes)."""
         if self.classifier is None:
-            raise DvpInputError("nothing to save yet: mark example cells first")
-        save_classifier(path, self.classifier)
-        show_info(f"classifier saved to {path}")
+            raise DvpInputError("no classifier yet: mark example cells of two classes, or "
+                                "load a classifier")
+        layer, table = cells_table(self.viewer)
+        pred = self.prediction
+        if pred is not None and np.array_equal(pred[CELL_ID].to_numpy(),
+                                               table[CELL_ID].to_numpy()):
+            self._write(layer, table, pred)
+            return
+        self.runner.start(predict_steps, self.classifier, table, what="Classifying…",
+                          done=lambda p: self._write(layer, table, p))
+
+    def _write(self, layer, table: pd.DataFrame, pred: pd.DataFrame) -> None:
+        merged = update_cells(layer, apply_columns(table, pred), step="classifier", parent=self)
+        if merged is None:
+            self.status.setText("Nothing written: the cells keep their earlier classes.")
+            return
+        self.prediction = pred
+        self.status.setText(f"Classes written for {len(pred):,} cells (column 'class', "
+                            "with 'class_probability' and one 'prob_<class>' per class).")
+        show_info(f"classifier classes written for {len(pred):,} cells")
+
+    # ------------------------------------------------------------------ files and session
+    @notify_errors
+    def _save_clicked(self) -> None:
+        if self.classifier is None:
+            raise DvpInputError("nothing to save yet: mark example cells of two classes first")
+        path, _ = QFileDialog.getSaveFileName(self, "Save classifier", "classifier.npz", FILES)
+        if path:
+            save_classifier(path, self.classifier)
+            show_info(f"classifier saved to {path}")
 
     @notify_errors
-    def load(self, path: str) -> None:
-        """Load a classifier (checked against this cell table) and predict every cell."""
-        layer, table = cells_table(self.viewer)
-        clf = load_classifier(path, table)
-        self._show(layer, table, clf, clf.predict(table))
-        show_info(f"classifier from {path}: {', '.join(clf.classes)}")
-
-    def _save_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save classifier", "classifier.joblib",
-                                              "Classifier (*.joblib)")
-        if path:
-            self.save(path)
-
     def _load_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load classifier", "",
-                                              "Classifier (*.joblib)")
-        if path:
-            self.load(path)
+        path, _ = QFileDialog.getOpenFileName(self, "Load classifier", "", FILES)
+        if not path:
+            return
+        layer, table = cells_table(self.viewer)
+        data = check_input_file(path, "classifier file").read_bytes()
+        if not data.startswith(b"PK\x03\x04") and is_executable_payload(data):
+            answer = QMessageBox.question(
+                self, "Open an old classifier?",
+                f"{path.rsplit('/', 1)[-1]} is an old pickle (.joblib) classifier. Pickles can "
+                "run any program when opened. Open it only if you or your lab made it. Open it?")
+            if answer != QMessageBox.StandardButton.Yes:
+                show_info("classifier not opened")
+                return
+            clf = load_classifier(path, table, trust=True)
+            show_warning("old pickle classifier opened; save it again to get a safe .npz file")
+        else:
+            clf = load_classifier(path, table)
+        what = f"from {path.rsplit('/', 1)[-1]} ({', '.join(clf.classes)})"
+        self.runner.start(predict_steps, clf, table, what="Classifying…",
+                          done=lambda p: self._show(layer, table, clf, p, what))
 
-
-def _train_predict(table: pd.DataFrame, examples: dict[int, str]):
-    clf = CellClassifier().train(table, examples)
-    return clf, clf.predict(table)
-
-
-def _raise(exc: BaseException) -> None:
-    raise exc
+    def _session_changed(self, slot: str, source) -> None:
+        """A classifier restored with a project can be applied or saved from here."""
+        if slot == "classifier" and source is not self:
+            self.classifier = session_of(self.viewer).get("classifier")
+            self.prediction = None

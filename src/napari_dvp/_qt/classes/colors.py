@@ -1,18 +1,18 @@
-"""Shared pieces of the class and region widgets: colour swatches, a class list,
-a legend, and the class overlay layer (uint8 codes = lut[labels], categorical colormap).
+"""Shared pieces of the class and region docks: colour swatches, a class list, a legend,
+a small read-only table, and the cells layer with its table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QColorDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -21,11 +21,9 @@ from qtpy.QtWidgets import (
 )
 
 from ...core.cells.columns import CELL_ID
-from ...core.classes.overlay import categorical_colormap, class_code_lut, recolor_into
 from ...core.errors import DvpInputError
-from .._common import cell_table_of, labels_layers
-
-OVERLAY_NAME = "cell classes"
+from .._common import cell_table_of
+from .._slide import cells_layer
 
 
 def hex_of(rgb: Sequence[int]) -> str:
@@ -44,7 +42,8 @@ def color_item(rgb: Sequence[int]) -> QTableWidgetItem:
     item = QTableWidgetItem("")
     item.setBackground(QColor(*map(int, rgb[:3])))
     item.setData(Qt.ItemDataRole.UserRole, hex_of(rgb))
-    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    # not selectable either: a selected row would paint over the colour
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable & ~Qt.ItemFlag.ItemIsSelectable)
     item.setToolTip("double-click to change the colour")
     return item
 
@@ -60,7 +59,12 @@ class ClassList(QTableWidget):
         headers = (["key"] if key_column else []) + ["class", "colour"]
         super().__init__(0, len(headers), parent)
         self.setHorizontalHeaderLabels(headers)
-        self.horizontalHeader().setStretchLastSection(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(self._c0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(self._c0 + 1, QHeaderView.ResizeMode.Fixed)
+        self.setColumnWidth(self._c0 + 1, 56)
+        if key_column:
+            self.setColumnWidth(0, 36)
         self.verticalHeader().setVisible(False)
         for name, rgb in entries:
             self.add(name, rgb)
@@ -156,6 +160,7 @@ class Legend(QWidget):
 def fill_table(widget: QTableWidget, df: pd.DataFrame) -> None:
     """Show a small DataFrame in a read-only QTableWidget."""
     widget.clear()
+    widget.verticalHeader().setVisible(False)
     widget.setRowCount(len(df))
     widget.setColumnCount(len(df.columns))
     widget.setHorizontalHeaderLabels([str(c) for c in df.columns])
@@ -171,67 +176,17 @@ def fill_table(widget: QTableWidget, df: pd.DataFrame) -> None:
     widget.resizeColumnsToContents()
 
 
-def cells_layer(viewer):
-    """The labels layer carrying the cell table (newest first)."""
-    layers = labels_layers(viewer)
-    for lay in layers:
-        if CELL_ID in lay.features.columns and len(lay.features):
-            return lay
-    if layers:
-        raise DvpInputError(f"labels layer '{layers[0].name}' has no cell table; "
-                            "measure the cells first")
-    raise DvpInputError("no cell segmentation (labels layer) open; segment or open one first")
-
-
 def cells_table(viewer) -> tuple[object, pd.DataFrame]:
-    """``(labels layer, cell table)``."""
-    lay = cells_layer(viewer)
-    return lay, cell_table_of(lay)
+    """``(cells layer, its cell table)`` — the layer by the one rule of :func:`cells_layer`.
 
-
-class ClassOverlay:
-    """The overlay image layer of cell classes; recolours in place.
-
-    One uint8 buffer the size of the labels is kept; a recolouring is one
-    gather ``lut[labels]`` into it and a layer refresh.
+    Raises
+    ------
+    DvpInputError
+        No cells layer, or one whose cells are not measured yet.
     """
-
-    def __init__(self, viewer, name: str = OVERLAY_NAME):
-        self.viewer = viewer
-        self.name = name
-        self._labels_id: int | None = None
-        self._max_label = 0
-
-    def layer(self):
-        """The overlay layer, if present."""
-        return self.viewer.layers[self.name] if self.name in self.viewer.layers else None
-
-    def update(self, labels_layer, cell_ids: np.ndarray, codes: np.ndarray,
-               colors: Sequence[Sequence[int]]) -> None:
-        """Show ``codes`` (1..K per cell, 0 none) with ``colors`` (K RGB) over the labels."""
-        labels = np.asarray(labels_layer.data)
-        if id(labels) != self._labels_id:
-            self._labels_id = id(labels)
-            self._max_label = int(labels.max(initial=0))
-        lut = class_code_lut(cell_ids, codes, max_id=self._max_label)
-        from napari.utils.colormaps import Colormap
-
-        key = hash(tuple(tuple(int(v) for v in c[:3]) for c in colors)) & 0xFFFFFFFF
-        cmap = Colormap(**categorical_colormap(colors), name=f"dvp-classes-{key:08x}")
-        k = max(len(colors), 1)
-        lay = self.layer()
-        if lay is None or lay.data.shape != labels.shape:
-            if lay is not None:
-                self.viewer.layers.remove(lay)
-            buf = np.zeros(labels.shape, np.uint8)
-            recolor_into(buf, labels, lut, self._max_label)
-            lay = self.viewer.add_image(
-                buf, name=self.name, colormap=cmap, contrast_limits=(0, k), opacity=0.6,
-                blending="translucent", scale=labels_layer.scale, units=labels_layer.units,
-                translate=labels_layer.translate, interpolation2d="nearest")
-            return
-        recolor_into(lay.data, labels, lut, self._max_label)
-        if lay.contrast_limits != [0, k]:
-            lay.contrast_limits = (0, k)
-        lay.colormap = cmap
-        lay.refresh()
+    lay = cells_layer(viewer)
+    table = cell_table_of(lay)
+    if CELL_ID not in table.columns or not len(table):
+        raise DvpInputError(f"the cells in '{lay.name}' are not measured yet; measure them in "
+                            "the Segment dock (or open a project with a cell table)")
+    return lay, table

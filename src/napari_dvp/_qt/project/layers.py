@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from napari.layers import Image, Labels, Points, Shapes
+from napari.layers import Image, Points, Shapes
 
 from ...core.geojson import (
     features_to_regions,
@@ -25,6 +25,7 @@ from ...core.geojson import (
 from ...core.project import Project, image_ref
 from .._common import cell_table_of, set_cell_table, show_warning
 from .._session import SLOTS, session_of
+from .._slide import cells_layer as slide_cells_layer
 
 CELLS, REGIONS = "cells", "regions"
 RESTORE = "project"
@@ -32,15 +33,8 @@ RESTORE = "project"
 
 
 def cells_layer(viewer):
-    """The labels layer named "cells", else the selected labels layer, else the newest."""
-    labels = [lay for lay in viewer.layers if isinstance(lay, Labels)]
-    named = [lay for lay in labels if lay.name == CELLS]
-    if named:
-        return named[0]
-    active = viewer.layers.selection.active
-    if isinstance(active, Labels):
-        return active
-    return labels[-1] if labels else None
+    """The cells layer the docks use (the one rule, :func:`.._slide.cells_layer`), or None."""
+    return slide_cells_layer(viewer, required=False)
 
 
 def regions_layer(viewer):

@@ -154,3 +154,20 @@ def class_region_matrix(table: pd.DataFrame, value: str = "n_cells") -> pd.DataF
         wide = wide.astype(int)
     wide["total"] = wide.sum(axis=1)
     return wide
+
+
+def class_region_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Cells per class (rows) and region (columns) with readable labels, for a dock's table.
+
+    Unclassified cells are the row ``unclassified``, cells outside every region the
+    column ``no region``; without any region the table is just ``class, cells``.
+    """
+    wide = class_region_matrix(table).rename(index={"": "unclassified"},
+                                             columns={"": "no region"})
+    if list(wide.columns) == ["no region", "total"]:
+        wide = wide[["total"]].rename(columns={"total": "cells"})
+    else:  # named regions first, then the cells outside every region, then the total
+        last = [c for c in ("no region", "total") if c in wide.columns]
+        wide = wide[[c for c in wide.columns if c not in last] + last]
+    wide.columns.name = None
+    return wide.reset_index()
