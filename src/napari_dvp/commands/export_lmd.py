@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from pathlib import Path
 
 NAME = "export-lmd"
@@ -10,8 +12,15 @@ HELP = ("write Leica LMD XML (or Zeiss PALM) + manifest + QC picture for selecte
         "and/or drawn regions")
 
 
+# values such as "-5,3;10,20;30,40" (a mark or stage position left of / above the origin) are
+# values, not options: argparse only knows plain negative numbers by default
+_NEGATIVE_VALUE = re.compile(
+    r"^-\d+$|^-\d*\.\d+$|^-\d*\.?\d+(?:e[-+]?\d+)?\s*[,;]|^-(?:inf|infinity|nan)$", re.I)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``export-lmd``."""
+    parser._negative_number_matcher = _NEGATIVE_VALUE  # see above
     parser.add_argument("--labels", required=True, help="labels image (.tif/.ome.tif/.zarr)")
     parser.add_argument("--selection", default=None,
                         help="CSV with columns cell_id,sample and optionally well "
@@ -40,6 +49,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-piece-um2", type=float, default=0.0,
                         help="cut region samples into pieces of at most this area, µm² "
                              "(default 0: each region in one piece)")
+
+
+def _check_number(value: float | None, flag: str, *, positive: bool = False,
+                  allow_none: bool = False) -> None:
+    """Refuse NaN, infinity and (for ``positive``) zero or negative values of an option."""
+    from ..core.errors import DvpInputError
+
+    if value is None and allow_none:
+        return
+    if value is None or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        need = "a number above 0" if positive else "a number of 0 or more"
+        raise DvpInputError(f"{flag} is {value}; give {need}")
 
 
 def _read_labels(path: Path):
@@ -92,12 +113,13 @@ def run(args: argparse.Namespace) -> int:
                     (args.regions if names else None, "regions")):
         if p and not Path(p).exists():
             raise DvpInputError(f"{what} file {p} does not exist")
-    if args.max_piece_um2 < 0:
-        raise DvpInputError(f"--max-piece-um2 is {args.max_piece_um2}; give 0 (whole regions) "
-                            "or a positive area in µm²")
+    _check_number(args.pixel_size_um, "--pixel-size-um", positive=True, allow_none=True)
+    _check_number(args.dilate_um, "--dilate-um")
+    _check_number(args.simplify_um, "--simplify-um")
+    _check_number(args.max_piece_um2, "--max-piece-um2 (0 = whole regions)")
     marks = parse_marks(args.calibration)
     data, px_file = _read_labels(labels_path)
-    px = args.pixel_size_um or px_file
+    px = args.pixel_size_um if args.pixel_size_um is not None else px_file
     if not px:
         raise DvpInputError(f"{labels_path.name} does not record its pixel size; "
                             "give --pixel-size-um")
