@@ -41,6 +41,7 @@ def test_cli_palm(files):
     tmp, lp, sel = files
     rc = main(["export-lmd", "--labels", str(lp), "--selection", str(sel), "--calibration",
                "2,2;2,197;197,100", "--out", str(tmp / "p"), "--format", "palm",
+               "--stage-marks-um", "-1,-1;-98.5,-1;-50,-98.5",
                "--pixel-size-um", "0.5"])
     assert rc == 0 and len(list((tmp / "p").glob("*.txt"))) == 1
 

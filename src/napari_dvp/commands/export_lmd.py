@@ -36,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="outline simplification tolerance, µm (default 0.3)")
     parser.add_argument("--format", dest="fmt", default="leica", choices=["leica", "palm"],
                         help="leica (XML, default) or palm (Zeiss PALM elements .txt)")
+    parser.add_argument("--stage-marks-um", default=None, metavar='"X1,Y1;X2,Y2;X3,Y3"',
+                        help="PALM only: the stage positions (µm, as PALMRobo shows them) of "
+                             "calibration marks 1-3; the elements are written in absolute stage "
+                             "µm through the affine map these fix")
     parser.add_argument("--cells", default=None,
                         help="optional cell table (.csv/.parquet from `napari-dvp measure`/"
                              "`classify`) for class, region and QC status in the manifest")
@@ -46,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region-samples", default=None, metavar="NAME[,NAME...]",
                         help="region classes (or names) from --regions to cut whole, each as "
                              "its own sample (e.g. epidermis,blister)")
+    parser.add_argument("--max-loss", type=float, default=5.0, metavar="PERCENT",
+                        help="stop when a sample would lose more than this share of its planned "
+                             "cells (default 5)")
+    parser.add_argument("--accept-loss", action="store_true",
+                        help="export even when a sample loses more than --max-loss (the "
+                             "manifest and lost_cells.csv list what was cut)")
     parser.add_argument("--max-piece-um2", type=float, default=0.0,
                         help="cut region samples into pieces of at most this area, µm² "
                              "(default 0: each region in one piece)")
@@ -117,7 +127,12 @@ def run(args: argparse.Namespace) -> int:
     _check_number(args.dilate_um, "--dilate-um")
     _check_number(args.simplify_um, "--simplify-um")
     _check_number(args.max_piece_um2, "--max-piece-um2 (0 = whole regions)")
+    _check_number(args.max_loss, "--max-loss")
     marks = parse_marks(args.calibration)
+    stage = None
+    if args.stage_marks_um:
+        stage = parse_marks(args.stage_marks_um, "--stage-marks-um",
+                            'write the stage positions as "X1,Y1;X2,Y2;X3,Y3" in µm')
     data, px_file = _read_labels(labels_path)
     px = args.pixel_size_um if args.pixel_size_um is not None else px_file
     if not px:
@@ -148,8 +163,10 @@ def run(args: argparse.Namespace) -> int:
         plans.append(_region_plan(args, names, labels, cells, float(px)))
     plan = combine_plans(*plans)
     opts = ExportOptions(fmt=args.fmt, plate=args.plate, dilate_um=args.dilate_um,
-                         simplify_um=args.simplify_um)
-    res = export_lmd(labels, plan, Calibration(marks, float(px)), Path(args.out), opts)
+                         simplify_um=args.simplify_um, max_loss=min(args.max_loss, 100) / 100,
+                         accept_loss=args.accept_loss)
+    cal = Calibration(marks, float(px), stage_um=stage)
+    res = export_lmd(labels, plan, cal, Path(args.out), opts)
     print(f"wrote {res.shapes_path} ({res.n_shapes} shapes, {len(res.manifest)} samples), "
           f"{res.manifest_path.name}" + (f", {res.qc_path.name}" if res.qc_path else ""))
     print(f"stage path within wells: {res.path_before_um / 1000:.1f} mm -> "
