@@ -145,7 +145,7 @@ def test_manifest_lists_only_cells_cut_and_export_stops_on_loss(tmp_path):
     listed = {s: set(map(int, str(m.loc[s, "cell_ids"]).split(";"))) for s in ("a", "b")}
     for cid, s in zip(table["cell_id"], table["sample"], strict=True):
         # listed in the manifest if and only if (nearly) all of it lies in its well
-        assert (cid in listed[s]) == (share[cid] >= 0.95), (cid, share[cid])
+        assert (cid in listed[s]) == (share[cid] >= 0.9), (cid, share[cid])
     assert m.loc["b", "n_cells"] == len(listed["b"]) < 7
     assert m.loc["b", "n_planned"] == 7
     assert m.loc["b", "n_partial"] + m.loc["b", "n_lost"] == 7 - m.loc["b", "n_cells"]

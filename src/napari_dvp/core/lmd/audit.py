@@ -22,7 +22,7 @@ import shapely
 
 from .shapes import CUT_REASONS, _union_groups
 
-FULL_CUT = 0.95  #: share of a cell's area inside its well's shapes for it to count as cut
+FULL_CUT = 0.90  #: share of a cell's area inside its well's shapes for it to count as cut
 LOST_BELOW = 0.05  #: below this share a cell counts as lost (between the two: partial)
 _PRIORITY = ("dropped", "shrunk", "other_cell", "enclosed", "region_carve", "small", "rounded")
 _OUTLINE = "its cut outline runs through it (margin smaller than the outline simplification)"
