@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import unicodedata
 from collections.abc import Generator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from .cutpath import optimise_order, path_length
 from .leica_xml import write_leica_xml
 from .palm import write_palm
 from .plan import PLAN_COLUMNS
+from .plan_common import has_control_chars
 from .shapes import ShapeOptions, build_shapes, label_centroids
 from .snap import snap_to_grid
 
@@ -109,7 +109,7 @@ class ExportOptions:
             raise DvpInputError(f"unknown format {self.fmt!r}; use leica or palm")
         name = str(self.name)
         if (not name.strip() or Path(name).name != name or name in (".", "..") or "\\" in name
-                or _has_control(name)):
+                or has_control_chars(name)):
             raise DvpInputError(f"export name {name[:60]!r} must be a plain file name (no "
                                 "folders); the files are written inside the chosen export folder")
         self.shape_options().validate()
@@ -145,11 +145,6 @@ class ExportResult:
         return len(self.shapes)
 
 
-def _has_control(text: str) -> bool:
-    """Control characters, line or paragraph separators (they would add lines to the files)."""
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in str(text))
-
-
 def _check_plan(plan: pd.DataFrame) -> pd.DataFrame:
     if plan is None or len(plan) == 0:
         raise DvpInputError("the sample plan is empty; select cells or regions to cut first")
@@ -163,7 +158,7 @@ def _check_plan(plan: pd.DataFrame) -> pd.DataFrame:
     plan["sample_id"] = plan["sample_id"].astype(str)
     plan["well"] = plan["well"].fillna("").astype(str)
     for col, what in (("sample_id", "sample id"), ("well", "well")):
-        bad = [v for v in plan[col] if _has_control(v)]
+        bad = [v for v in plan[col] if has_control_chars(v)]
         if bad:
             raise DvpInputError(f"{what} {bad[0][:40]!r} holds a control character (tab, line "
                                 "break …), which would corrupt the LMD file; rename it")
