@@ -12,6 +12,8 @@
   own cells; the key that maps MS runs back to the tissue,
 * ``lost_cells.csv`` — every planned cell not fully cut, with its sample and why,
 * ``plate_map.csv`` — the plate as a grid of sample names,
+* ``detections.csv`` — only when the cells are QuPath detections: cell id ->
+  QuPath object id, class and name,
 * ``<name>_qc.png`` — the shapes over the image, coloured by well, with a
   legend (sample -> well -> colour) and the numbered calibration marks,
 * ``lmd_export.json`` — settings, calibration, cut-path lengths, conflicts,
@@ -210,6 +212,7 @@ def export_lmd_steps(
     options: ExportOptions | None = None,
     cells: pd.DataFrame | None = None,
     image: np.ndarray | None = None,
+    detections: pd.DataFrame | None = None,
 ) -> Generator[tuple[int, int, str], None, ExportResult]:
     """Generator form of :func:`export_lmd`: yields ``(done, total, what)``, returns the result.
 
@@ -391,6 +394,10 @@ def export_lmd_steps(
         manifest.to_csv(tmp / "manifest.csv", index=False)
         loss[LOST_COLUMNS].to_csv(tmp / LOST_NAME, index=False)
         pmap.to_csv(tmp / PLATE_MAP_NAME, index=pmap.index.name == "row")
+        if detections is not None:
+            cols = [c for c in ("cell_id", "qupath_id", "class", "name", "centroid_row",
+                                "centroid_col", "n_pixels") if c in detections]
+            detections[cols].to_csv(tmp / "detections.csv", index=False)
         yield 5, total, "files written"
         qc = None
         if opt.qc_png:
@@ -445,6 +452,7 @@ def export_lmd(
     options: ExportOptions | None = None,
     cells: pd.DataFrame | None = None,
     image: np.ndarray | None = None,
+    detections: pd.DataFrame | None = None,
 ) -> ExportResult:
     """Write the LMD export folder for ``plan`` (atomically) and return what was written.
 
@@ -466,6 +474,9 @@ def export_lmd(
         Cell table (not needed for the shapes; kept for callers that have it).
     image
         Optional image for the QC picture background ((Y, X), (C, Y, X) or (Y, X, 3)).
+    detections
+        When the cells are QuPath detections (:func:`~.qupath.detections_to_labels`):
+        their table, written as ``detections.csv`` so cell ids lead back to QuPath objects.
 
     Raises
     ------
@@ -477,7 +488,7 @@ def export_lmd(
         region off the image, a sample left without shapes, a sample id with a
         control character. Nothing is written.
     """
-    gen = export_lmd_steps(labels, plan, calibration, out_dir, options, cells, image)
+    gen = export_lmd_steps(labels, plan, calibration, out_dir, options, cells, image, detections)
     try:
         while True:
             next(gen)
