@@ -78,11 +78,29 @@ def contour_lines(labels: np.ndarray, cell_ids: np.ndarray,
 
 def outlines(lines: np.ndarray, distance: float, quad_segs: int = 3,
              mitre: bool = False) -> np.ndarray:
-    """Filled polygons: contour lines buffered by ``distance`` pixels, holes filled."""
-    buf = shapely.buffer(lines, distance, quad_segs=quad_segs,
-                         join_style="mitre" if mitre else "round",
-                         cap_style="square" if mitre else "round")
-    return fill_holes(buf)
+    """Filled polygons: contour lines buffered by ``distance`` pixels, holes filled.
+
+    A contour that encloses a valid polygon is buffered as that polygon (one-sided,
+    about twice as fast, the same result); degenerate ones (one-pixel-wide cells,
+    self-touching outlines) as a line, then filled.
+    """
+    lines = np.asarray(lines, dtype=object)
+    join = "mitre" if mitre else "round"
+    out = np.empty(len(lines), dtype=object)
+    if len(lines) == 0:
+        return out
+    ring = shapely.get_type_id(lines) == 2
+    polys = np.full(len(lines), None, dtype=object)
+    polys[ring] = shapely.polygons(lines[ring])
+    good = ring.copy()
+    good[ring] = shapely.is_valid(polys[ring])
+    if good.any():
+        out[good] = shapely.buffer(polys[good], distance, quad_segs=quad_segs, join_style=join)
+    if (~good).any():
+        buf = shapely.buffer(lines[~good], distance, quad_segs=quad_segs, join_style=join,
+                             cap_style="square" if mitre else "round")
+        out[~good] = fill_holes(buf)
+    return out
 
 
 def fill_holes(geoms: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ Pipeline (:func:`build_shapes`)
    cuts outlines only).
 4. **Simplification** to ``simplify_um`` (Douglas-Peucker; invalid results repaired).
 5. **Protection.** A shape never takes another sample's cell: the cells of
-   other samples that a shape touches are cut out of it (plus ``gap_um``). Then
+   other samples that a shape touches are cut out of it, plus half of ``gap_um``
+   (each side gives half, so two samples' cuts end ``gap_um`` apart). Then
    the **contamination limit**: the margin may enter an unselected neighbouring
    cell by at most ``max_intrusion_um`` (the cell's core, shrunk by that much, is
    cut out). An unselected cell whose centre falls inside a shape is cut out
@@ -99,7 +100,7 @@ class ShapeOptions:
     min_area_um2: float = 5.0
     merge: bool = True
     conflict: str = "shrink"  #: "shrink" or "drop"
-    gap_um: float = 0.25
+    gap_um: float = 0.25  #: distance between the cuts of two samples where their cells touch
     quad_segs: int = 3
     max_intrusion_um: float | None = 0.5
 
@@ -402,7 +403,8 @@ def build_shapes(
             t, c = shapely.STRtree(cells).query(shapes, predicate="intersects")
             keep = sample[t] != cells_sample[c]
             if keep.any():
-                g = shapely.buffer(cells[c[keep]], gap, quad_segs=1, join_style="mitre")
+                # half the gap on each side: the two samples' cuts end gap_um apart
+                g = shapely.buffer(cells[c[keep]], gap / 2, quad_segs=1, join_style="mitre")
                 cut_t.append(t[keep])
                 cut_g.append(g)
                 cut.add(g, "other_cell", cells_sample[c[keep]], sample[t[keep]])
