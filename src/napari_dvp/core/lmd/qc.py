@@ -9,13 +9,14 @@ import shapely
 
 
 def well_colours(wells: list[str]) -> dict[str, tuple[float, float, float, float]]:
-    """A distinct RGBA colour per well (tab20, cycled)."""
+    """A distinct RGBA colour per well (tab20 without its greys, cycled)."""
     import matplotlib
 
     cmap = matplotlib.colormaps["tab20"]
     uniq = list(dict.fromkeys(wells))
-    hue_first = [*range(0, 20, 2), *range(1, 20, 2)]  # distinct hues before light shades
-    return {w: cmap(hue_first[k % 20]) for k, w in enumerate(uniq)}
+    # distinct hues before light shades; tab20's greys (14, 15) look like unselected cells
+    hue_first = [k for k in [*range(0, 20, 2), *range(1, 20, 2)] if k not in (14, 15)]
+    return {w: cmap(hue_first[k % len(hue_first)]) for k, w in enumerate(uniq)}
 
 
 def well_lut(plan, wells: dict[str, str], max_id: int | None = None) -> np.ndarray:
@@ -101,7 +102,8 @@ def draw_qc(
     bg = _background(labels, image, step)
     aspect = h / max(w, 1)
     fig = Figure(figsize=(12.5, max(10 * aspect, 4.0) + 0.6), dpi=150)
-    ax = fig.add_axes((0.0, 0.0, 0.8, 0.94))
+    ax = fig.add_axes((0.0, 0.0, 0.78, 0.94))
+    ax.set_facecolor("white")
     ax.imshow(bg, cmap="gray", extent=(-0.5, w - 0.5, h - 0.5, -0.5), vmin=0, vmax=1,
               interpolation="nearest")
     colours = well_colours(list(wells))
@@ -121,12 +123,17 @@ def draw_qc(
     ax.plot(m[:, 1], m[:, 0], linestyle="none", marker="o", markerfacecolor="none",
             markeredgecolor="red", markersize=2 * size, markeredgewidth=2, zorder=5)
     for k, (r, c) in enumerate(m, start=1):
-        ax.annotate(str(k), (c, r), xytext=(size, size), textcoords="offset points",
-                    color="red", fontsize=size, fontweight="bold", zorder=6,
-                    bbox={"boxstyle": "circle,pad=0.2", "facecolor": "white",
+        # the number sits on the side of the mark that faces the image centre
+        dx = 1.3 * size if c < w / 2 else -1.3 * size
+        dy = -1.3 * size if r < h / 2 else 1.3 * size
+        ax.annotate(str(k), (c, r), xytext=(dx, dy), textcoords="offset points",
+                    ha="center", va="center", color="red", fontsize=size, fontweight="bold",
+                    zorder=6, annotation_clip=False,
+                    bbox={"boxstyle": "circle,pad=0.25", "facecolor": "white",
                           "edgecolor": "red", "alpha": 0.9})
-    ax.set_xlim(-0.5, w - 0.5)
-    ax.set_ylim(h - 0.5, -0.5)
+    pad = 0.03 * max(h, w)  # marks on the image edge stay whole
+    ax.set_xlim(-0.5 - pad, w - 0.5 + pad)
+    ax.set_ylim(h - 0.5 + pad, -0.5 - pad)
     ax.set_axis_off()
     rows = legend_rows(list(wells), samples)
     handles = [Patch(facecolor=col, edgecolor=col, alpha=0.8,
@@ -135,7 +142,7 @@ def draw_qc(
         handles.append(Patch(facecolor="none", edgecolor="none",
                              label=f"… and {len(rows) - max_legend} more"))
     if handles:
-        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.805, 0.94),
+        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.79, 0.94),
                    fontsize=7 if len(handles) > 24 else 9, ncol=2 if len(handles) > 24 else 1,
                    frameon=False, title="sample → well", title_fontsize=9)
     fig.suptitle(f"{len(geoms)} shapes in {len(rows)} wells; calibration marks 1-3 in red "
