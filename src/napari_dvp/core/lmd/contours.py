@@ -175,3 +175,32 @@ def neighbour_ids(labels: np.ndarray, cell_ids: np.ndarray, reach_px: float) -> 
     near = ndi.maximum_filter(mask[r0:r1, c0:c1], size=2 * reach + 1)
     found = np.unique(lab[r0:r1, c0:c1][near])
     return found[(found > 0) & ~sel[found]].astype(np.int64)
+
+
+def pixel_outlines(labels: np.ndarray, cell_ids: np.ndarray,
+                   slices: list | None = None) -> np.ndarray:
+    """Exact pixel-edge polygons of cells (the union of their pixels' squares), one per cell.
+
+    Slower than :func:`outlines` (which cuts the corners of diagonal steps by up to
+    0.21 px); used where a cut runs along the contact with another sample's cell.
+    """
+    ids = np.asarray(cell_ids, dtype=np.int64)
+    out = np.empty(len(ids), dtype=object)
+    if ids.size == 0:
+        return out
+    if slices is None:
+        slices = ndi.find_objects(labels, max_label=int(ids.max()))
+    boxes, owner = [], []
+    for k, cid in enumerate(ids.tolist()):
+        sl = slices[cid - 1]
+        rr, cc = np.nonzero(labels[sl] == cid)
+        rr = rr + sl[0].start
+        cc = cc + sl[1].start
+        boxes.append(shapely.box(cc - 0.5, rr - 0.5, cc + 0.5, rr + 0.5))
+        owner.append(np.full(len(rr), k))
+    allb = np.concatenate(boxes)
+    own = np.concatenate(owner)
+    starts = np.r_[0, np.flatnonzero(np.diff(own)) + 1, len(own)]
+    for k in range(len(ids)):
+        out[k] = shapely.coverage_union_all(allb[starts[k]:starts[k + 1]])
+    return out

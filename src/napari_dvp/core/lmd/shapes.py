@@ -56,6 +56,7 @@ from .contours import (
     label_centroids,
     neighbour_ids,
     outlines,
+    pixel_outlines,
 )
 
 __all__ = [
@@ -368,7 +369,10 @@ def build_shapes(
     else:
         i = j = np.empty(0, dtype=np.int64)
     near_other = np.unique(i[line_sample[i] != line_sample[j]])
-    cells, cells_sample = own[near_other], line_sample[near_other]
+    # cells next to another sample's: their exact pixel edges (the cut runs along them)
+    near_cells = np.unique(owner[near_other])
+    cells = pixel_outlines(labels, ids[near_cells], slices)
+    cells_sample = csample[near_cells]
 
     # 3 merge within samples, smoothing --------------------------------------------------------
     if opt.merge and len(dil):
