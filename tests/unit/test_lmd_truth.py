@@ -138,6 +138,7 @@ def test_manifest_lists_only_cells_cut_and_export_stops_on_loss(tmp_path):
     assert len(err.value.cells) >= 6
     opts.accept_loss = True
     res = export_lmd(lab, plan, cal, tmp_path / "o", opts)
+    assert res.over_limit["sample_id"].tolist() == ["b"]  # for the dock's warning
     polys, wells = _read_back(res.shapes_path, 0.5)
     m = res.manifest.set_index("sample_id")
     cell_well = dict(zip(table["cell_id"], m.loc[table["sample"], "well"], strict=True))

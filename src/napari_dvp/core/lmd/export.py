@@ -140,6 +140,8 @@ class ExportResult:
     loss: pd.DataFrame | None = None  #: one row per cell not fully cut, with the reason
     audit: CutAudit | None = None
     plate_map: pd.DataFrame | None = None
+    #: samples that lost more than ``max_loss`` (exported because ``accept_loss``)
+    over_limit: pd.DataFrame | None = None
 
     @property
     def n_shapes(self) -> int:
@@ -440,7 +442,7 @@ def export_lmd_steps(
     return ExportResult(
         out_dir, out_dir / f"{opt.name}{suffix}", out_dir / "manifest.csv",
         (out_dir / f"{opt.name}_qc.png") if opt.qc_png else None, manifest, shapes_df,
-        before, after, conflicts, not_cut, warnings, loss, audit, pmap,
+        before, after, conflicts, not_cut, warnings, loss, audit, pmap, over,
     )
 
 
