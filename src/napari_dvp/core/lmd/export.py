@@ -414,7 +414,9 @@ def export_lmd_steps(
             "image_shape": [int(h), int(w)],
             "calibration_marks_rc": calibration.marks_rc.tolist(),
             "calibration_xml": calibration.marks_xml().tolist(),
-            "transform": "X = col * pixel_size_um * scale, Y = -row * pixel_size_um * scale",
+            "transform": ("X = col * pixel_size_um * scale, Y = -row * pixel_size_um * scale"
+                          if opt.fmt == "leica" else
+                          "stage µm = affine map through the three marks (stage_registration)"),
             "pixel_convention": "pixel centres at integer (row, col), as in napari",
             "stage_registration": stage_info,
             "calibration_stage_um": (None if calibration.stage_um is None
