@@ -57,6 +57,7 @@ from .contours import (
     neighbour_ids,
     outlines,
     pixel_outlines,
+    touching_other,
 )
 
 __all__ = [
@@ -369,9 +370,13 @@ def build_shapes(
     else:
         i = j = np.empty(0, dtype=np.int64)
     near_other = np.unique(i[line_sample[i] != line_sample[j]])
-    # cells next to another sample's: their exact pixel edges (the cut runs along them)
+    # cells next to another sample's are cut out of its shapes; where they touch, by their
+    # exact pixel edges (the traced outline cuts diagonal corners into the neighbour)
     near_cells = np.unique(owner[near_other])
-    cells = pixel_outlines(labels, ids[near_cells], slices)
+    cells = cell_polys[near_cells].copy()
+    touch = touching_other(labels, ids[near_cells], csample[near_cells])
+    if touch.any():
+        cells[touch] = pixel_outlines(labels, ids[near_cells[touch]], slices)
     cells_sample = csample[near_cells]
 
     # 3 merge within samples, smoothing --------------------------------------------------------
