@@ -215,28 +215,39 @@ def main() -> None:
     ap.add_argument("--n-large", type=int, default=100_000)
     ap.add_argument("--n-pylmd-large", type=int, default=2_000)
     ap.add_argument("--out", default="bench/results/lmd_export.json")
+    ap.add_argument("--reuse-pylmd", default=None, metavar="JSON",
+                    help="take py-lmd's figures from an earlier run's results (its output does "
+                         "not depend on napari-dvp; it takes ~30 min on a busy 2-core machine)")
     a = ap.parse_args()
+    old = json.loads(Path(a.reuse_pylmd).read_text()) if a.reuse_pylmd else None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for seed in a.seeds:
             labels, sets = skin_case(seed)
             depth = depth_map(labels)
-            t_py = run_pylmd(labels, sets, tmp / f"py{seed}.xml")
+            runs = []
+            if old is None:
+                t_py = run_pylmd(labels, sets, tmp / f"py{seed}.xml")
+                runs.append(("py-lmd", tmp / f"py{seed}.xml", 1.0, t_py))
+            else:
+                rows.append(next(r for r in old["per_seed"]
+                                 if r["tool"] == "py-lmd" and r["seed"] == seed))
             t_ours, res = run_ours(labels, sets, tmp / f"ours{seed}")
-            for tool, xml, unit, t in (("py-lmd", tmp / f"py{seed}.xml", 1.0, t_py),
-                                       ("napari-dvp", res.shapes_path, PX, t_ours)):
+            runs.append(("napari-dvp", res.shapes_path, PX, t_ours))
+            for tool, xml, unit, t in runs:
                 shapes, wells = read_xml(xml, unit)
                 r = judge(labels, sets, shapes, wells, depth)
                 r.update(tool=tool, seed=seed, seconds=t, cells_per_s=r["cells"] / t)
                 rows.append(r)
-                print(f"seed {seed} {tool:>10}: {r['cells']} cells {r['shapes']} shapes, "
+            for r in rows[-2:]:
+                print(f"seed {seed} {r['tool']:>10}: {r['cells']} cells {r['shapes']} shapes, "
                       f"coverage {r['coverage_full']:.3f} (>=90 %: {r['coverage_90']:.3f}), "
                       f"purity {r['purity']:.3f} (worst well {r['purity_worst_well']:.3f}), "
                       f"unselected touched {r['unselected_touched']}, entered >0.5 µm "
                       f"{r['unselected_entered_over_0.5um']}, wrong well "
                       f"{r['selected_in_wrong_well']}, path {r['path_mm']:.1f} mm, "
-                      f"{t:.2f} s", flush=True)
+                      f"{r['seconds']:.2f} s", flush=True)
         df = pd.DataFrame(rows)
         print("\nmean (worst) over seeds " + ", ".join(map(str, a.seeds)) + ":")
         summary = {}
@@ -270,7 +281,8 @@ def main() -> None:
         sets_big = dict(zip(well_names, blocks, strict=True))
         t_big, res_big = run_ours(big, sets_big, tmp / "big")
         sub = dict(zip(well_names[:4], np.array_split(ids[:a.n_pylmd_large], 4), strict=True))
-        t_sub = run_pylmd(big, sub, tmp / "big_py.xml")
+        t_sub = (run_pylmd(big, sub, tmp / "big_py.xml") if old is None
+                 else old["large"]["pylmd_s"])
         py_rate = a.n_pylmd_large / t_sub
         py_extrapolated = a.n_large / py_rate
         shapes, wells = read_xml(res_big.shapes_path, PX)
@@ -289,7 +301,8 @@ def main() -> None:
                   "large": {"cells": a.n_large, "ours_s": t_big, "pylmd_cells": a.n_pylmd_large,
                             "pylmd_s": t_sub, "pylmd_extrapolated_s": py_extrapolated,
                             "ratio": py_extrapolated / t_big, "ours_quality": rb},
-                  "load_average": os.getloadavg()[0], "cpu_count": os.cpu_count()}
+                  "load_average": os.getloadavg()[0], "cpu_count": os.cpu_count(),
+                  "pylmd_reused_from": a.reuse_pylmd}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(result, indent=1, default=float))
     print(f"wrote {a.out}")
