@@ -137,8 +137,8 @@ def test_napari_shapes_roundtrip_keeps_holes_and_multipolygons(tmp_path):
     # epidermis: shell + hole; dermis: 2 parts; blister; detection; line (point excluded)
     assert len(data) == 7 and types.count("path") == 1
     assert table["hole"].tolist() == [False, True, False, False, False, False, False]
-    # napari is (row, col): first epidermis vertex (x=0,y=0), second (x=500, y=0)
-    np.testing.assert_array_equal(data[0][1], [0, 500])
+    # napari is (row, col), pixel centres at integers: QuPath's (x=500, y=0) is (-0.5, 499.5)
+    np.testing.assert_array_equal(data[0][1], [-0.5, 499.5])
     back = shapes_to_features(data, types, table)
     assert len(back) == 5
     for a, b in zip([f for f in feats if f.geometry.geom_type != "Point"], back, strict=True):
@@ -147,9 +147,9 @@ def test_napari_shapes_roundtrip_keeps_holes_and_multipolygons(tmp_path):
         assert (a.class_name, a.name, a.object_type, a.color, a.id) == (
             b.class_name, b.name, b.object_type, b.color, b.id)
     pts, ptab = features_to_points(feats)
-    np.testing.assert_array_equal(pts, [[395, 5]])
+    np.testing.assert_array_equal(pts, [[394.5, 4.5]])
     p = points_to_features(pts, ptab)[0]
-    assert (p.geometry.x, p.geometry.y, p.name) == (5, 395, "calib1")
+    assert (p.geometry.x, p.geometry.y, p.name) == (4.5, 394.5, "calib1")
 
 
 def test_plain_napari_shapes_without_features():
@@ -179,7 +179,8 @@ def test_outside_image():
         parse_geojson([far], image_shape=(100, 100), outside="error")
     with pytest.warns(GeoJsonWarning):
         got = parse_geojson([far, gone], image_shape=(100, 100))
-    assert len(got) == 1 and got[0].geometry.bounds == (90, 90, 100, 100)
+    # clipped to the image in the file's frame (0..100), then shifted into ours (-0.5)
+    assert len(got) == 1 and got[0].geometry.bounds == (89.5, 89.5, 99.5, 99.5)
     with pytest.raises(DvpInputError, match="every object lies outside"), pytest.warns(
             GeoJsonWarning):
         parse_geojson([gone], image_shape=(100, 100))
@@ -212,10 +213,15 @@ def test_cells_export_and_match_back(tmp_path):
                           "region": ["epidermis", "dermis", "dermis"]})
     feats = cells_to_features(table, labels, measurements=["centroid_row"])
     assert [f.class_name for f in feats] == ["keratinocyte", "CD8 T cell", ""]
-    # outlines follow pixel edges: the 10×15 box has area 150 (corners cut by tracing)
+    # outlines follow pixel edges: the 10×15 box has area 150 (corners cut by tracing);
+    # pixel centres at integers here, so rows 5..14 span 4.5..14.5
     assert feats[0].geometry.area == pytest.approx(150, abs=1.0)
-    assert feats[0].geometry.bounds == (5.0, 5.0, 20.0, 15.0)
+    assert feats[0].geometry.bounds == (4.5, 4.5, 19.5, 14.5)
     write_geojson(tmp_path / "cells.geojson", feats)
+    # in the file, QuPath's frame: pixel corners at integers
+    coords = np.asarray(json.loads((tmp_path / "cells.geojson").read_text())["features"][0][
+        "geometry"]["coordinates"][0])
+    assert (coords.min(0).tolist(), coords.max(0).tolist()) == ([5, 5], [20, 15])
     back = read_geojson(tmp_path / "cells.geojson")
     m = match_detections(back, labels)
     assert m.set_index("cell_id")["class"].to_dict() == {1: "keratinocyte", 2: "CD8 T cell",
@@ -244,3 +250,37 @@ def test_read_geojson_of_a_folder_is_one_line(tmp_path):
 
     with pytest.raises(DvpInputError, match="cannot read GeoJSON file"):
         read_geojson(tmp_path)
+
+
+def _pixels_inside(geom, shape):
+    """Pixels (row, col) whose centre lies inside ``geom`` (napari-dvp frame)."""
+    rr, cc = np.mgrid[:shape[0], :shape[1]]
+    inside = shapely.contains_xy(geom, cc.ravel().astype(float), rr.ravel().astype(float))
+    return set(zip(rr.ravel()[inside].tolist(), cc.ravel()[inside].tolist(), strict=True))
+
+
+def test_pixel_square_round_trip_lands_on_the_same_pixels(tmp_path):
+    """Issue 12 #6: one pixel convention both ways (QuPath corners vs napari-dvp centres).
+
+    A square of pixels exported as a detection and re-imported as a region covers the
+    same pixels, and a region drawn in QuPath on pixel edges selects exactly its pixels.
+    """
+    labels = np.zeros((40, 40), np.uint32)
+    labels[10:20, 22:30] = 7  # rows 10..19, cols 22..29
+    want = {(r, c) for r in range(10, 20) for c in range(22, 30)}
+    table = pd.DataFrame({"cell_id": [7], "class": ["x"]})
+    write_geojson(tmp_path / "c.geojson", cells_to_features(table, labels))
+    back = read_geojson(tmp_path / "c.geojson", image_shape=labels.shape)
+    assert _pixels_inside(back[0].geometry, labels.shape) == want
+    assert match_detections(back, labels)["cell_id"].tolist() == [7]
+    # a QuPath rectangle on the pixel edges of the same square (x 22..30, y 10..20)
+    drawn = {"type": "Feature", "properties": {"objectType": "annotation",
+                                               "classification": {"name": "epidermis"}},
+             "geometry": shapely.geometry.mapping(shapely.box(22, 10, 30, 20))}
+    region = features_to_regions(parse_geojson([drawn], image_shape=labels.shape))[0]
+    assert _pixels_inside(region.geometry, labels.shape) == want
+    cen = pd.DataFrame({"cell_id": [7], "centroid_row": [14.5], "centroid_col": [25.5]})
+    assert assign_regions(cen, [region]).tolist() == ["epidermis"]
+    # and a detection drawn by QuPath on those edges finds the cell
+    det = {**drawn, "properties": {"objectType": "detection"}}
+    assert match_detections(parse_geojson([det]), labels)["cell_id"].tolist() == [7]

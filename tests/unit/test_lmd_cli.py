@@ -41,6 +41,7 @@ def test_cli_palm(files):
     tmp, lp, sel = files
     rc = main(["export-lmd", "--labels", str(lp), "--selection", str(sel), "--calibration",
                "2,2;2,197;197,100", "--out", str(tmp / "p"), "--format", "palm",
+               "--stage-marks-um", "-1,-1;-98.5,-1;-50,-98.5",
                "--pixel-size-um", "0.5"])
     assert rc == 0 and len(list((tmp / "p").glob("*.txt"))) == 1
 
@@ -70,4 +71,51 @@ def test_cli_bad_input(files, capsys, extra, msg):
     assert rc == 2
     err = capsys.readouterr().err
     assert msg in err and len(err.strip().splitlines()) == 1
+    assert not (tmp / "bad").exists()
+
+
+def _ome_labels(tmp, px=0.5):
+    """The labels as an OME-TIFF that records its pixel size."""
+    labels, _ = make_tissue(200)
+    p = tmp / "labels_px.ome.tif"
+    tifffile.imwrite(p, labels, ome=True,
+                     metadata={"axes": "YX", "PhysicalSizeX": px, "PhysicalSizeY": px})
+    return p
+
+
+def test_cli_pixel_size_zero_is_refused_not_replaced(files, capsys):
+    """Issue 12 #5: `--pixel-size-um 0` was silently replaced by the file's pixel size."""
+    tmp, _lp, sel = files
+    lp = _ome_labels(tmp)
+    base = ["export-lmd", "--labels", str(lp), "--selection", str(sel), "--calibration",
+            "2,2;2,197;197,100"]
+    assert main([*base, "--out", str(tmp / "ok")]) == 0  # the file's 0.5 µm is used
+    rc = main([*base, "--out", str(tmp / "zero"), "--pixel-size-um", "0"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--pixel-size-um" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp / "zero").exists()
+
+
+def test_cli_calibration_starting_with_a_minus(files):
+    """Issue 12 #5: a calibration starting with a negative number parsed only as --calibration=."""
+    import json
+
+    tmp, lp, sel = files
+    rc = main(["export-lmd", "--labels", str(lp), "--selection", str(sel), "--calibration",
+               "-0.4,2;2,197;197,100", "--out", str(tmp / "neg"), "--pixel-size-um", "0.5"])
+    assert rc == 0
+    settings = json.loads((tmp / "neg" / "lmd_export.json").read_text())
+    assert settings["calibration_marks_rc"][0] == [-0.4, 2.0]
+
+
+@pytest.mark.parametrize("flag", ["--pixel-size-um", "--dilate-um", "--simplify-um",
+                                  "--max-piece-um2"])
+@pytest.mark.parametrize("value", ["nan", "-inf"])
+def test_cli_refuses_nan_and_inf(files, capsys, flag, value):
+    tmp, lp, sel = files
+    args = {"--labels": str(lp), "--selection": str(sel), "--calibration": "2,2;2,197;197,100",
+            "--out": str(tmp / "bad"), "--pixel-size-um": "0.5", flag: value}
+    rc = main(["export-lmd", *[x for kv in args.items() for x in kv]])
+    err = capsys.readouterr().err
+    assert rc == 2 and flag in err and len(err.strip().splitlines()) == 1
     assert not (tmp / "bad").exists()

@@ -50,7 +50,7 @@ def test_export_checked_by_py_lmd(tissue, calibration, tmp_path):
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     # the export folder lists what napari-dvp wrote (.napari-dvp-output.json, see robustness.md)
     assert files == [".napari-dvp-output.json", "lmd_export.json", "lmd_shapes.xml",
-                     "lmd_shapes_qc.png", "manifest.csv"]
+                     "lmd_shapes_qc.png", "lost_cells.csv", "manifest.csv", "plate_map.csv"]
     manifest = pd.read_csv(res.manifest_path)
     assert list(manifest.columns) == MANIFEST_COLUMNS
     assert manifest["well"].tolist()[:3] == ["B2", "B3", "B4"]
@@ -132,8 +132,16 @@ def test_conflicting_samples_never_share_a_cell(calibration, tmp_path):
     plan = plan_from_table(table, label_ids=np.unique(lab))
     cal = Calibration(np.array([[0, 0], [0, 119], [119, 60]]), 0.5)
     for rule in ("shrink", "drop"):
+        # "drop" leaves sample b's shape next to a out: cell 2 is lost, which is half of b
         res = export_lmd(lab, plan, cal, tmp_path / rule,
-                         ExportOptions(dilate_um=3.0, conflict=rule, qc_png=False))
+                         ExportOptions(dilate_um=3.0, conflict=rule, qc_png=False,
+                                       accept_loss=rule == "drop"))
+        if rule == "drop":
+            assert res.loss[["sample_id", "cell_id", "status"]].values.tolist() == [
+                ["b", 2, "lost"]]
+            assert "dropped" in res.loss["reason"][0]
+            m = res.manifest.set_index("sample_id")
+            assert m.loc["b", "cell_ids"] == "5" and m.loc["b", "n_lost"] == 1
         g = res.shapes["geometry"].to_numpy()
         s = res.shapes["sample_id"].to_numpy()
         assert len(res.conflicts) == 1
@@ -172,7 +180,10 @@ def test_palm_and_regions(tissue, calibration, tmp_path):
     regions = region_samples({"patch": shapely.box(30, 30, 150, 110)}, ["patch"], PIXEL_SIZE_UM,
                              max_piece_um2=600, cells=cells)
     plan = combine_plans(cell_plan, regions)
-    res = export_lmd(labels, plan, calibration, tmp_path / "p",
+    # stage positions of the marks = their image µm: the PALM frame is the image frame here
+    staged = Calibration(calibration.marks_rc, PIXEL_SIZE_UM,
+                         stage_um=calibration.to_um(calibration.marks_rc))
+    res = export_lmd(labels, plan, staged, tmp_path / "p",
                      ExportOptions(fmt="palm", plate="strip8"), cells=cells)
     assert res.shapes_path.suffix == ".txt"
     shapes, wells, types = read_palm(res.shapes_path)

@@ -127,3 +127,21 @@ def test_plan_wells_and_preview_lut():
     assert (lut[1] == lut[2]).all() and not (lut[1] == lut[3]).all()
     labels = np.array([[0, 1], [3, 4]])
     assert (apply_lut(labels, lut)[1, 0] == lut[3]).all()
+
+
+def test_qc_legend_rows_and_picture(tmp_path):
+    """The QC picture's legend: sample -> well in the well's colour (no grey wells)."""
+    import matplotlib.image as mpimg
+    import shapely
+
+    from napari_dvp.core.lmd.qc import draw_qc, legend_rows, well_colours
+
+    rows = legend_rows(["B2", "B2", "C3"], ["S1", "S1", "S2"])
+    assert [(s, w) for s, w, _ in rows] == [("S1", "B2"), ("S2", "C3")]
+    colours = well_colours([f"W{k}" for k in range(18)])
+    assert all(len({round(v, 3) for v in c[:3]}) > 1 for c in colours.values())  # none grey
+    labels = np.zeros((100, 100), np.uint32)
+    labels[20:30, 20:30] = 1
+    draw_qc(tmp_path / "qc.png", labels, np.array([shapely.box(18, 18, 32, 32)], dtype=object),
+            ["B2"], np.array([[0, 0], [0, 99], [99, 50]]), samples=["S1"])
+    assert mpimg.imread(tmp_path / "qc.png").shape[1] > 1000

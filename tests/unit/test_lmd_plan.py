@@ -77,7 +77,8 @@ def test_short_groups_warn_or_drop(tissue):
     _, cells = tissue
     plan = plan_samples(cells, [("keratinocyte", "epidermis")],
                         PlanOptions(target_area_um2=1e9, replicates=2))
-    assert len(plan) == 1 and any("only" in w for w in plan.attrs["warnings"])
+    # too few cells: the two replicates share them (they were filled one after the other)
+    assert len(plan) == 2 and any("only" in w for w in plan.attrs["warnings"])
     with pytest.raises(DvpInputError, match="no eligible"):
         plan_samples(cells, [("keratinocyte", "epidermis")],
                      PlanOptions(target_area_um2=1e9, allow_short=False))
@@ -147,3 +148,38 @@ def test_region_samples_tiled_and_mixed(tissue):
         combine_plans(cell_plan, cell_plan)
     with pytest.raises(DvpInputError, match="no region"):
         region_samples(regions, ["nope"], 0.5)
+
+
+@pytest.mark.parametrize("mode", ["spread", "contiguous"])
+@pytest.mark.parametrize("by", ["area", "count"])
+def test_replicates_are_balanced(tissue, mode, by):
+    """GUI issue: replicates within 10 % of each other (they were filled one after another)."""
+    _, cells = tissue
+    group = [("keratinocyte", "epidermis")]
+    ok = eligible_mask(cells) & (cells["class"] == "keratinocyte").to_numpy() & (
+        cells["region"] == "epidermis").to_numpy()
+    total = cells.loc[ok, "area_um2"].sum() if by == "area" else ok.sum()
+    target = total / 2.4  # enough for two replicates, not for three
+    opts = (PlanOptions(target_area_um2=target, replicates=3, mode=mode) if by == "area"
+            else PlanOptions(target_cells=int(target), replicates=3, mode=mode))
+    plan = plan_samples(cells, group, opts)
+    size = plan["area_um2"] if by == "area" else plan["n_cells"]
+    assert len(plan) == 3
+    assert (size.max() - size.min()) <= 0.10 * size.max(), size.tolist()
+    assert size.sum() == pytest.approx(total)  # every eligible cell used once
+    assert any("too few cells for 3 replicates" in w for w in plan.attrs["warnings"])
+    # with enough cells each replicate reaches the target, all within 10 %
+    opts.replicates = 2
+    plan = plan_samples(cells, group, opts)
+    size = plan["area_um2"] if by == "area" else plan["n_cells"]
+    assert (size >= int(target)).all() and (size.max() - size.min()) <= 0.10 * size.max()
+    assert not plan.attrs["warnings"]
+
+
+def test_replicates_that_cannot_be_balanced_say_so():
+    cells = pd.DataFrame({"cell_id": [1, 2, 3], "centroid_row": [0.0, 10, 20],
+                          "centroid_col": [0.0, 0, 0], "area_um2": [100.0, 10, 10],
+                          "class": "k", "region": "e"})
+    plan = plan_samples(cells, [("k", "e")], PlanOptions(target_area_um2=500, replicates=2))
+    assert len(plan) == 2
+    assert any("differ by" in w and "too few cells" in w for w in plan.attrs["warnings"])

@@ -1,83 +1,212 @@
-"""``napari-dvp export-lmd``: turn a cell selection into a laser-microdissection export."""
+"""``napari-dvp export-lmd``: turn a cell selection (and/or QuPath objects) into an LMD export."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from pathlib import Path
 
 from ._safety import add_overwrite, float_range, outputs
 
 NAME = "export-lmd"
-HELP = ("write Leica LMD XML (or Zeiss PALM) + manifest + QC picture for selected cells "
-        "and/or drawn regions")
+HELP = ("write Leica LMD XML (or Zeiss PALM) + manifest + plate map + QC picture for selected "
+        "cells, drawn regions or QuPath objects")
+
+# values such as "-5,3;10,20;30,40" (a mark or stage position left of / above the origin) are
+# values, not options: argparse only knows plain negative numbers by default
+_NEGATIVE_VALUE = re.compile(
+    r"^-\d+$|^-\d*\.\d+$|^-\d*\.?\d+(?:e[-+]?\d+)?\s*[,;]|^-(?:inf|infinity|nan)$", re.I)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``export-lmd``."""
-    parser.add_argument("--labels", required=True, help="labels image (.tif/.ome.tif/.zarr)")
-    parser.add_argument("--selection", default=None,
-                        help="CSV with columns cell_id,sample and optionally well "
-                             "(optional when --region-samples is given)")
-    parser.add_argument("--calibration", required=True,
-                        help='three calibration marks in image pixels: "r1,c1;r2,c2;r3,c3"')
-    parser.add_argument("--out", required=True, help="output folder (created atomically)")
-    parser.add_argument("--plate", default="384", choices=["384", "96", "strip8"],
-                        help="collector (default 384-well plate)")
-    parser.add_argument("--dilate-um", type=float_range(0, 100), default=1.0,
-                        help="margin cut around each cell, µm (default 1)")
-    parser.add_argument("--simplify-um", type=float_range(0, 100), default=0.3,
-                        help="outline simplification tolerance, µm (default 0.3)")
-    parser.add_argument("--format", dest="fmt", default="leica", choices=["leica", "palm"],
-                        help="leica (XML, default) or palm (Zeiss PALM elements .txt)")
-    parser.add_argument("--cells", default=None,
-                        help="optional cell table (.csv/.parquet from `napari-dvp measure`/"
-                             "`classify`) for class, region and QC status in the manifest")
-    parser.add_argument("--pixel-size-um", type=float_range(0, 1000, lo_open=True), default=None,
-                        help="pixel size in µm (default: read from the labels file)")
-    parser.add_argument("--regions", default=None,
-                        help="regions as GeoJSON (QuPath annotations, pixels of the labels)")
-    parser.add_argument("--region-samples", default=None, metavar="NAME[,NAME...]",
-                        help="region classes (or names) from --regions to cut whole, each as "
-                             "its own sample (e.g. epidermis,blister)")
-    parser.add_argument("--max-piece-um2", type=float_range(0, 1e12), default=0.0,
-                        help="cut region samples into pieces of at most this area, µm² "
-                             "(default 0: each region in one piece)")
-    add_overwrite(parser)
+    parser._negative_number_matcher = _NEGATIVE_VALUE  # see above
+    src = parser.add_argument_group("cells (one of --labels / --detections)")
+    src.add_argument("--labels", default=None, help="labels image (.tif/.ome.tif/.zarr)")
+    src.add_argument("--detections", default=None, metavar="GEOJSON",
+                     help="QuPath detections/cells (GeoJSON export) as the cells to cut, one "
+                          "sample per detection class (--detection-classes to choose)")
+    src.add_argument("--detection-classes", default=None, metavar="CLASS[,CLASS...]",
+                     help="detection classes to cut (default: every class)")
+    src.add_argument("--image-size", default=None, metavar="ROWS,COLS",
+                     help="with --detections: the image size in pixels (default: the extent "
+                          "of the objects)")
+    src.add_argument("--selection", default=None,
+                     help="CSV with columns cell_id,sample and optionally well")
+    src.add_argument("--cells", default=None,
+                     help="optional cell table (.csv/.parquet from `napari-dvp measure`/"
+                          "`classify`) for class, region and QC status in the manifest")
+    src.add_argument("--pixel-size-um", type=float_range(0, 1000, lo_open=True), default=None,
+                     help="pixel size in µm (default: read from the labels file)")
+    reg = parser.add_argument_group("regions (QuPath annotations cut as drawn)")
+    reg.add_argument("--regions", default=None,
+                     help="regions as GeoJSON (QuPath annotations, pixels of the image)")
+    reg.add_argument("--region-samples", default=None, metavar="NAME[,NAME...]|all",
+                     help="region classes (or names) from --regions to cut, e.g. "
+                          "epidermis,blister; 'all' for every class")
+    reg.add_argument("--sample-per", default="class", choices=["class", "polygon"],
+                     help="one sample per region class (default) or per polygon")
+    reg.add_argument("--max-piece-um2", type=float_range(0, 1e12), default=0.0,
+                     help="cut region samples into pieces of at most this area, µm² "
+                          "(default 0: each region in one piece)")
+    cal = parser.add_argument_group("calibration (one of --calibration / points in a GeoJSON)")
+    cal.add_argument("--calibration", default=None,
+                     help='three calibration marks in image pixels: "r1,c1;r2,c2;r3,c3"')
+    cal.add_argument("--calibration-geojson", default=None, metavar="GEOJSON",
+                     help="read the marks from point annotations of this GeoJSON (default: "
+                          "from --regions or --detections when --calibration is not given)")
+    cal.add_argument("--calibration-names", default="calib1,calib2,calib3",
+                     metavar="N1,N2,N3", help="names of marks 1-3 (default calib1,calib2,calib3)")
+    cal.add_argument("--calibration-class", default=None,
+                     help="instead of names: the three points of this class (ordered by name)")
+    cal.add_argument("--stage-marks-um", default=None, metavar='"X1,Y1;X2,Y2;X3,Y3"',
+                     help="PALM only: the stage positions (µm, as PALMRobo shows them) of marks "
+                          "1-3; the elements are written in absolute stage µm through them")
+    wells = parser.add_argument_group("wells")
+    wells.add_argument("--plate", default="384", choices=["384", "96", "strip8"],
+                       help="collector (default 384-well plate)")
+    wells.add_argument("--skip-outer", action="store_true",
+                       help="leave the outer rows and columns of the plate empty")
+    wells.add_argument("--every-other", action="store_true",
+                       help="use every other row and column (a free well between samples)")
+    wells.add_argument("--fill-order", default="row", choices=["row", "column", "serpentine"],
+                       help="order in which wells are filled (default row)")
+    wells.add_argument("--wells", default=None, metavar="A1,A3,...",
+                       help="use exactly these wells, in this order")
+    wells.add_argument("--sample-wells", default=None, metavar="S=W[,S=W...]|CSV",
+                       help="chosen wells per sample (id, or region name of a region sample): "
+                            "inline 'S001=B2,epidermis=C3' or a CSV with columns sample,well")
+    shp = parser.add_argument_group("cut shapes")
+    shp.add_argument("--dilate-um", type=float_range(0, 100), default=1.0,
+                     help="margin cut around each cell, µm (default 1)")
+    shp.add_argument("--max-intrusion-um", type=float_range(0, 100), default=0.5,
+                     help="the margin enters an unselected neighbouring cell by at most this, "
+                          "µm (default 0.5)")
+    shp.add_argument("--no-intrusion-limit", action="store_true",
+                     help="let the margin run into unselected neighbours")
+    shp.add_argument("--simplify-um", type=float_range(0, 100), default=0.3,
+                     help="outline simplification tolerance, µm (default 0.3)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", required=True, help="output folder (created atomically)")
+    out.add_argument("--format", dest="fmt", default="leica", choices=["leica", "palm"],
+                     help="leica (XML, default) or palm (Zeiss PALM elements .txt)")
+    out.add_argument("--max-loss", type=float_range(0, 100), default=5.0, metavar="PERCENT",
+                     help="stop when a sample would lose more than this share of its planned "
+                          "cells (default 5)")
+    out.add_argument("--accept-loss", action="store_true",
+                     help="export even when a sample loses more than --max-loss (the manifest "
+                          "and lost_cells.csv list what was cut)")
+    add_overwrite(out)
+
+
+def _check_number(value: float | None, flag: str, *, positive: bool = False,
+                  allow_none: bool = False) -> None:
+    """Refuse NaN, infinity and (for ``positive``) zero or negative values of an option."""
+    from ..core.errors import DvpInputError
+
+    if value is None and allow_none:
+        return
+    if value is None or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        need = "a number above 0" if positive else "a number of 0 or more"
+        raise DvpInputError(f"{flag} is {value}; give {need}")
+
+
+def _names(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
 
 
 def _read_labels(path: Path):
-    try:
-        from ..core.slide import open_labels
-    except ImportError:  # pragma: no cover - image_io not available
-        import tifffile
+    from ..core.slide import open_labels
 
-        return tifffile.imread(path), None
-    data, px = open_labels(path)
-    return data, px
+    return open_labels(path)
 
 
-def _region_plan(args, names, labels, cells, px: float):
-    """Region samples named ``names`` from the GeoJSON (clipped to the image, warnings shown)."""
+def _read_features(path, image_shape=None, outside: str = "clip"):
+    """GeoJSON features (napari-dvp pixel frame), repair warnings printed."""
     import warnings
 
-    from ..core.geojson import GeoJsonWarning, features_to_regions, read_geojson
-    from ..core.lmd.region_plan import region_samples, regions_by_name
-    from ..core.lmd.shapes import label_centroids
+    from ..core.geojson import GeoJsonWarning, read_geojson
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GeoJsonWarning)
-        feats = read_geojson(args.regions, image_shape=labels.shape)
+        feats = read_geojson(path, image_shape=image_shape, outside=outside)
     for w in caught:
         print(f"warning: {w.message}")
-    regions = regions_by_name(features_to_regions(feats), labels.shape)
-    cen = label_centroids(labels)[["cell_id", "centroid_row", "centroid_col"]]
-    return region_samples(regions, names, px, args.max_piece_um2 or None,
-                          cells=cells.merge(cen, on="cell_id", how="inner"))
+    return feats
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    from ..core.errors import DvpInputError
+
+    try:
+        h, w = (int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        h = w = 0
+    if h <= 0 or w <= 0:
+        raise DvpInputError(f"--image-size {text!r} is not ROWS,COLS in pixels (e.g. 8000,12000)")
+    return h, w
+
+
+def _extent(features) -> tuple[int, int]:
+    """Rows, cols just large enough for every feature (napari-dvp pixel frame)."""
+    import numpy as np
+    import shapely
+
+    b = shapely.bounds(np.array([f.geometry for f in features], dtype=object))
+    return int(np.ceil(np.nanmax(b[:, 3]) + 0.5)) + 1, int(np.ceil(np.nanmax(b[:, 2]) + 0.5)) + 1
+
+
+def _sample_wells(text: str) -> dict[str, str]:
+    """``S=W,S=W`` inline, or a CSV with columns sample(_id),well."""
+    import pandas as pd
+
+    from ..core.errors import DvpInputError
+
+    p = Path(text)
+    if p.suffix.lower() in (".csv", ".tsv", ".txt") or p.is_file():
+        if not p.is_file():
+            raise DvpInputError(f"--sample-wells file {p} does not exist")
+        t = pd.read_csv(p, sep=None, engine="python", dtype=str, keep_default_na=False)
+        t.columns = [c.strip().lower() for c in t.columns]
+        key = "sample" if "sample" in t else "sample_id"
+        if key not in t or "well" not in t:
+            raise DvpInputError(f"{p.name} needs columns sample,well")
+        return dict(zip(t[key].str.strip(), t["well"].str.strip(), strict=True))
+    out = {}
+    for item in _names(text):
+        k, sep, v = item.replace(":", "=").partition("=")
+        if not sep or not k.strip() or not v.strip():
+            raise DvpInputError(f"--sample-wells item {item!r} is not SAMPLE=WELL")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _marks(args, geojson_sources):
+    """Calibration marks (row, col): typed, or from point annotations of a GeoJSON."""
+    from ..core.errors import DvpInputError
+    from ..core.lmd import parse_marks
+    from ..core.lmd.qupath import calibration_points
+
+    if args.calibration:
+        return parse_marks(args.calibration), None
+    path = args.calibration_geojson or next((p for p in geojson_sources if p), None)
+    if not path:
+        raise DvpInputError("give the calibration marks: --calibration \"r1,c1;r2,c2;r3,c3\" "
+                            "or --calibration-geojson with points named calib1-3")
+    if not Path(path).exists():
+        raise DvpInputError(f"calibration GeoJSON {path} does not exist")
+    feats = _read_features(path, outside="keep")
+    names = _names(args.calibration_names)
+    marks = calibration_points(feats, names=names, class_name=args.calibration_class)
+    return marks, Path(path).name
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the export; returns 0 on success."""
-    with outputs(args, NAME, args.labels, args.selection, args.cells, args.regions) as out:
+    inputs = (args.labels, args.detections, args.selection, args.cells, args.regions,
+              args.calibration_geojson)
+    with outputs(args, NAME, *inputs) as out:
         return _run(args, out.folder(args.out))
 
 
@@ -87,41 +216,80 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
 
     from ..core.errors import DvpInputError
     from ..core.lmd import Calibration, ExportOptions, export_lmd, parse_marks, plan_from_table
+    from ..core.lmd.collectors import apply_sample_wells, parse_well_list
     from ..core.lmd.plan import combine_plans, read_selection
+    from ..core.lmd.qupath import annotation_samples, detection_samples, detections_to_labels
+    from ..core.lmd.shapes import label_centroids
     from ..core.names import check_table_names
 
-    labels_path = Path(args.labels)
-    names = [n.strip() for n in (args.region_samples or "").split(",") if n.strip()]
-    if not args.selection and not names:
-        raise DvpInputError("nothing to cut: give --selection (cells) and/or --regions with "
-                            "--region-samples (regions)")
+    if bool(args.labels) == bool(args.detections):
+        raise DvpInputError("give the cells either as --labels (napari-dvp labels image) or as "
+                            "--detections (QuPath GeoJSON), one of the two")
+    names = _names(args.region_samples)
+    if not args.selection and not names and not args.detections:
+        raise DvpInputError("nothing to cut: give --selection (cells), --detections (QuPath "
+                            "cells) and/or --regions with --region-samples (regions)")
     if names and not args.regions:
         raise DvpInputError("--region-samples needs --regions GEOJSON with those regions")
-    for p, what in ((labels_path, "labels"), (args.selection, "selection"),
-                    (args.regions if names else None, "regions")):
+    for p, what in ((args.labels, "labels"), (args.detections, "detections"),
+                    (args.selection, "selection"), (args.regions, "regions")):
         if p and not Path(p).exists():
             raise DvpInputError(f"{what} file {p} does not exist")
-    if args.max_piece_um2 < 0:
-        raise DvpInputError(f"--max-piece-um2 is {args.max_piece_um2}; give 0 (whole regions) "
-                            "or a positive area in µm²")
-    marks = parse_marks(args.calibration)
-    data, px_file = _read_labels(labels_path)
-    px = args.pixel_size_um or px_file
-    if not px:
-        raise DvpInputError(f"{labels_path.name} does not record its pixel size; "
-                            "give --pixel-size-um")
-    from ..core.limits import check_memory
-    from ..core.slide import check_label_ids
+    for value, flag in ((args.dilate_um, "--dilate-um"), (args.simplify_um, "--simplify-um"),
+                        (args.max_piece_um2, "--max-piece-um2 (0 = whole regions)"),
+                        (args.max_loss, "--max-loss"),
+                        (args.max_intrusion_um, "--max-intrusion-um")):
+        _check_number(value, flag)
+    _check_number(args.pixel_size_um, "--pixel-size-um", positive=True, allow_none=True)
+    if args.image_size and not args.detections:
+        raise DvpInputError("--image-size is for --detections; the labels image has its size")
+    stage = None
+    if args.stage_marks_um:
+        stage = parse_marks(args.stage_marks_um, "--stage-marks-um",
+                            'write the stage positions as "X1,Y1;X2,Y2;X3,Y3" in µm')
+    if args.calibration:
+        parse_marks(args.calibration)  # a typo stops before anything is read
 
-    # the whole labels image is held, plus np.unique's sorted copy and the shapes' masks
-    check_memory(data.size * max(data.dtype.itemsize, 8), f"labels {labels_path.name}", 3)
-    labels = np.asarray(data)
-    ids, counts = np.unique(labels, return_counts=True)
-    check_label_ids(ids, labels_path.name)
-    keep = ids > 0
-    ids, counts = ids[keep], counts[keep]
+    # cells: napari-dvp labels, or QuPath detections rasterised -------------------------------
+    detections = None
+    if args.labels:
+        data, px_file = _read_labels(Path(args.labels))
+        px = args.pixel_size_um if args.pixel_size_um is not None else px_file
+        if not px:
+            raise DvpInputError(f"{Path(args.labels).name} does not record its pixel size; "
+                                "give --pixel-size-um")
+        from ..core.limits import check_memory
+        from ..core.slide import check_label_ids
+
+        # the whole labels image is held, plus np.unique's sorted copy and the shapes' masks
+        check_memory(data.size * max(data.dtype.itemsize, 8), f"labels {Path(args.labels).name}",
+                     3)
+        labels = np.asarray(data)
+        check_label_ids(np.unique(labels), Path(args.labels).name)  # before any per-id array
+        region_feats = _read_features(args.regions, labels.shape) if args.regions else []
+    else:
+        if args.pixel_size_um is None:
+            raise DvpInputError("GeoJSON holds no pixel size; give --pixel-size-um with "
+                                "--detections")
+        px = args.pixel_size_um
+        det_feats = _read_features(args.detections, outside="keep")
+        region_feats = _read_features(args.regions, outside="keep") if args.regions else []
+        shape = (_image_size(args.image_size) if args.image_size
+                 else _extent([*det_feats, *region_feats]))
+        labels, detections = detections_to_labels(det_feats, shape,
+                                                  _names(args.detection_classes) or None)
+        print(f"{len(detections)} QuPath detection(s) as cells on a {shape[0]}x{shape[1]} image")
+    marks, marks_from = _marks(args, [args.regions, args.detections])
+    if marks_from:
+        print(f"calibration marks from {marks_from}: " + "; ".join(
+            f"{r:.1f},{c:.1f}" for r, c in marks) + " (row,col)")
+    px = float(px)
+    cen = label_centroids(labels)
+    ids = cen["cell_id"].to_numpy(dtype=np.int64)
+
     # total cut area per sample comes from the labels themselves (µm²)
-    cells = pd.DataFrame({"cell_id": ids.astype(np.int64), "area_um2": counts * float(px) ** 2})
+    cells = pd.DataFrame({"cell_id": ids, "area_um2": cen["n_pixels"].to_numpy() * px * px,
+                          "centroid_row": cen["centroid_row"], "centroid_col": cen["centroid_col"]})
     if args.cells:
         from ..core.cells.table_io import read_cell_table
 
@@ -133,23 +301,40 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         # same cells as the widget (rejected, or flagged and never accepted)
         cols = [c for c in extra.columns if c in ("class", "region") or c.startswith("qc_")]
         cells = cells.merge(extra[["cell_id", *cols]], on="cell_id", how="left")
+
+    # samples ----------------------------------------------------------------------------------
     plans = []
     if args.selection:
         selection = read_selection(Path(args.selection))
         check_table_names(selection, Path(args.selection).name)
         plans.append(plan_from_table(selection, cells=cells, label_ids=ids))
+    elif detections is not None:
+        plans.append(detection_samples(detections, _names(args.detection_classes) or None, px))
     if names:
-        plans.append(_region_plan(args, names, labels, cells, float(px)))
+        plans.append(annotation_samples(region_feats, names, px, per=args.sample_per,
+                                        image_shape=labels.shape,
+                                        max_piece_um2=args.max_piece_um2 or None, cells=cells))
     plan = combine_plans(*plans)
-    opts = ExportOptions(fmt=args.fmt, plate=args.plate, dilate_um=args.dilate_um,
-                         simplify_um=args.simplify_um)
+    if args.sample_wells:
+        plan = apply_sample_wells(plan, _sample_wells(args.sample_wells))
+    custom = parse_well_list(args.wells) if args.wells else ()
+    opts = ExportOptions(fmt=args.fmt, plate="custom" if custom else args.plate,
+                         custom_wells=custom, skip_outer=args.skip_outer,
+                         every_other=args.every_other, fill_order=args.fill_order,
+                         dilate_um=args.dilate_um, simplify_um=args.simplify_um,
+                         max_intrusion_um=None if args.no_intrusion_limit
+                         else args.max_intrusion_um,
+                         max_loss=min(args.max_loss, 100) / 100, accept_loss=args.accept_loss)
     check_table_names(plan, "the sample plan")
-    res = export_lmd(labels, plan, Calibration(marks, float(px)), out_dir, opts)
-    shapes_path = Path(args.out) / res.shapes_path.name
-    print(f"wrote {shapes_path} ({res.n_shapes} shapes, {len(res.manifest)} samples), "
-          f"{res.manifest_path.name}" + (f", {res.qc_path.name}" if res.qc_path else ""))
-    print(f"stage path within wells: {res.path_before_um / 1000:.1f} mm -> "
-          f"{res.path_after_um / 1000:.1f} mm")
-    for w in [*plan.attrs.get("warnings", []), *res.warnings]:
+    cal = Calibration(marks, px, stage_um=stage)
+    res = export_lmd(labels, plan, cal, out_dir, opts, detections=detections)
+    print(f"wrote {Path(args.out) / res.shapes_path.name} ({res.n_shapes} shapes, "
+          f"{len(res.manifest)} samples), "
+          f"{res.manifest_path.name}, plate_map.csv, lost_cells.csv"
+          + (f", {res.qc_path.name}" if res.qc_path else ""))
+    print(f"cells cut: {int(res.manifest['n_cells'].sum())} of "
+          f"{int(res.manifest['n_planned'].sum())} planned; stage path within wells: "
+          f"{res.path_before_um / 1000:.1f} mm -> {res.path_after_um / 1000:.1f} mm")
+    for w in res.warnings:
         print(f"warning: {w}")
     return 0

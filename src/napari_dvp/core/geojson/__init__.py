@@ -8,6 +8,10 @@ coordinates, x = column, y = row. ``properties.objectType`` is ``annotation``,
 ``properties.name`` is optional. Geometries: Polygon (with holes),
 MultiPolygon, Point/MultiPoint, LineString; ellipses arrive as polygons.
 
+Pixel convention: QuPath puts pixel *corners* at integer coordinates,
+napari-dvp pixel *centres*; reading shifts by -0.5 and writing by +0.5 (see
+``_pixels``), so every :class:`GeoFeature` holds napari-dvp coordinates.
+
 Invalid polygons (self-intersecting, bow ties) are repaired with
 :func:`shapely.make_valid` and a :class:`GeoJsonWarning`. Shapes beyond the
 image are clipped to it (with a warning) or refused, as the caller chooses.
@@ -30,6 +34,7 @@ from ._napari import (
     shapes_to_features,
 )
 from ._napari import _hex as _hex
+from ._pixels import QUPATH_OFFSET, from_qupath, to_qupath
 from ._read import looks_like_geojson, parse_geojson, read_geojson
 from ._regions_cells import (
     cell_polygons,
@@ -41,6 +46,7 @@ from ._write import feature_to_dict, to_geojson, write_geojson
 
 __all__ = [
     "OBJECT_TYPES",
+    "QUPATH_OFFSET",
     "SHAPE_COLUMNS",
     "GeoFeature",
     "GeoJsonWarning",
@@ -50,6 +56,7 @@ __all__ = [
     "features_to_points",
     "features_to_regions",
     "features_to_shapes",
+    "from_qupath",
     "looks_like_geojson",
     "match_detections",
     "parse_geojson",
@@ -58,5 +65,6 @@ __all__ = [
     "regions_to_features",
     "shapes_to_features",
     "to_geojson",
+    "to_qupath",
     "write_geojson",
 ]

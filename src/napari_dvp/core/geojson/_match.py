@@ -27,9 +27,11 @@ def match_detections(features: Sequence[GeoFeature], labels: np.ndarray) -> pd.D
     pts = shapely.point_on_surface(np.array([f.geometry for f in dets], dtype=object))
     x, y = shapely.get_x(pts), shapely.get_y(pts)
     labels = np.asarray(labels)
-    r = np.clip(np.floor(y).astype(np.int64), 0, labels.shape[0] - 1)
-    c = np.clip(np.floor(x).astype(np.int64), 0, labels.shape[1] - 1)
-    inside = (y >= 0) & (x >= 0) & (y < labels.shape[0]) & (x < labels.shape[1])
+    # napari-dvp frame: pixel (r, c) covers [c - 0.5, c + 0.5] x [r - 0.5, r + 0.5]
+    r = np.clip(np.floor(y + 0.5).astype(np.int64), 0, labels.shape[0] - 1)
+    c = np.clip(np.floor(x + 0.5).astype(np.int64), 0, labels.shape[1] - 1)
+    inside = (y >= -0.5) & (x >= -0.5) & (y < labels.shape[0] - 0.5) & (
+        x < labels.shape[1] - 0.5)
     ids = np.where(inside, labels[r, c], 0).astype(np.int64)
     df = pd.DataFrame({"cell_id": ids, "class": [f.class_name for f in dets],
                        "name": [f.name for f in dets]})

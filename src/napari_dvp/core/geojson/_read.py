@@ -16,6 +16,7 @@ from ..errors import DvpInputError, one_line
 from ..limits import check_input_file, loads_json
 from ..names import check_names
 from ._model import GeoFeature, GeoJsonWarning
+from ._pixels import from_qupath
 
 
 def read_geojson(path: str | os.PathLike[str], image_shape: Sequence[int] | None = None,
@@ -67,7 +68,13 @@ def looks_like_geojson(obj: Any) -> bool:
 
 def parse_geojson(obj: Any, image_shape: Sequence[int] | None = None, outside: str = "clip",
                   source: str = "GeoJSON") -> list[GeoFeature]:
-    """Features from parsed GeoJSON (see :func:`read_geojson`)."""
+    """Features from parsed GeoJSON (see :func:`read_geojson`).
+
+    The file's coordinates (QuPath: pixel corners at integers) are shifted by
+    -0.5 into napari-dvp's frame (pixel centres at integers), see
+    :mod:`~napari_dvp.core.geojson._pixels`; ``image_shape`` is checked in the
+    file's frame (``0 <= x <= width``).
+    """
     if outside not in ("clip", "error", "keep"):
         raise DvpInputError(f"outside='{outside}'; use 'clip', 'error' or 'keep'")
     if not looks_like_geojson(obj):
@@ -198,7 +205,7 @@ def _feature_from(geom, props: dict, fid, nucleus) -> GeoFeature:
     elif isinstance(cls, str):
         cname = cls
     name = props.pop("name", "")
-    return GeoFeature(geometry=geom, object_type=otype.lower(), class_name=cname, color=color,
-                      name="" if name is None else str(name), id=fid, properties=props,
-                      nucleus=nucleus)
+    return GeoFeature(geometry=from_qupath(geom), object_type=otype.lower(), class_name=cname,
+                      color=color, name="" if name is None else str(name), id=fid,
+                      properties=props, nucleus=from_qupath(nucleus))
 

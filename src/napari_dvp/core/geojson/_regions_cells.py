@@ -40,9 +40,12 @@ def regions_to_features(regions: Sequence[Region]) -> list[GeoFeature]:
 
 
 def cell_polygons(labels: np.ndarray, cell_ids: Sequence[int] | None = None) -> dict[int, Any]:
-    """Outline polygon of each cell (pixel-edge coordinates, x = column, y = row).
+    """Outline polygon of each cell (x = column, y = row, napari-dvp's pixel frame).
 
-    Each cell's contour is traced in its own bounding box only.
+    The outline runs between the cell's boundary pixels and their neighbours
+    (marching squares at level 0.5), in napari-dvp coordinates (pixel centres
+    at integers); written to GeoJSON it lands on QuPath's pixel edges. Each
+    cell's contour is traced in its own bounding box only.
     """
     from scipy import ndimage
     from skimage.measure import find_contours
@@ -59,7 +62,7 @@ def cell_polygons(labels: np.ndarray, cell_ids: Sequence[int] | None = None) -> 
         mask = np.pad(labels[sl] == cid, 1)
         contours = find_contours(mask.astype(np.uint8), 0.5)
         ring = max(contours, key=len)
-        r0, c0 = sl[0].start - 1 + 0.5, sl[1].start - 1 + 0.5
+        r0, c0 = sl[0].start - 1, sl[1].start - 1
         poly = shapely.Polygon(np.column_stack([ring[:, 1] + c0, ring[:, 0] + r0]))
         if not poly.is_valid:
             poly = _make_valid(poly)

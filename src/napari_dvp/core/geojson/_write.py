@@ -15,10 +15,11 @@ import shapely.geometry
 from ..atomic import write_text_atomic
 from ..regions import color_for
 from ._model import GeoFeature
+from ._pixels import to_qupath
 
 
 def feature_to_dict(f: GeoFeature) -> dict:
-    """One GeoJSON Feature as QuPath 0.5 writes it."""
+    """One GeoJSON Feature as QuPath 0.5 writes it (coordinates +0.5: QuPath's frame)."""
     props: dict[str, Any] = {"objectType": f.object_type}
     if f.name:
         props["name"] = f.name
@@ -27,11 +28,11 @@ def feature_to_dict(f: GeoFeature) -> dict:
         props["classification"] = {"name": f.class_name, "color": [int(c) for c in color]}
     props.update(f.properties)
     if f.nucleus is not None:
-        props["nucleusGeometry"] = shapely.geometry.mapping(f.nucleus)
+        props["nucleusGeometry"] = shapely.geometry.mapping(to_qupath(f.nucleus))
     return {
         "type": "Feature",
         "id": f.id or str(uuid.uuid4()),
-        "geometry": shapely.geometry.mapping(f.geometry),
+        "geometry": shapely.geometry.mapping(to_qupath(f.geometry)),
         "properties": props,
     }
 

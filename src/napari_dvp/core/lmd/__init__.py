@@ -10,13 +10,25 @@ plan_io
     Read a ``cell_id,sample[,well]`` table into a plan.
 region_plan
     Drawn regions as samples, tiled into pieces.
+contours
+    Cell outlines from the labels, centroids, unselected neighbours of a selection.
 shapes
     Cell contours -> dilation -> smoothing -> simplification -> per-sample merge,
-    cross-sample conflicts resolved, small shapes removed (shapely 2, vectorised).
+    protection of other samples' and unselected cells (contamination limit), cells
+    cut out of region samples, small shapes removed (shapely 2, vectorised).
+snap
+    Rounding to the file's 0.01 µm grid with valid geometry.
+audit
+    What was actually cut: per cell (cut / partial / lost, with the reason) and per
+    sample (cells, area, purity, unselected area).
 calibration
-    Three calibration marks and the pixel -> LMD coordinate transform.
+    Three calibration marks and the pixel -> LMD transform; PALM stage registration.
 collectors
-    Plates (384/96 wells), 8-tube strips and custom well lists.
+    Plates (384/96 wells), 8-tube strips, custom well lists, chosen wells per
+    sample, the plate map.
+qupath
+    The QuPath -> LMD workflow: calibration points, samples from annotations,
+    detections as cells.
 cutpath
     Cut order within each well (nearest neighbour + 2-opt).
 leica_xml, palm
@@ -29,7 +41,7 @@ from __future__ import annotations
 
 from .calibration import Calibration, parse_marks
 from .collectors import Collector, make_collector
-from .export import ExportOptions, ExportResult, export_lmd
+from .export import ExportOptions, ExportResult, LmdLossError, export_lmd
 from .plan import PlanOptions, plan_from_table, plan_samples, region_samples
 
 __all__ = [
@@ -37,6 +49,7 @@ __all__ = [
     "Collector",
     "ExportOptions",
     "ExportResult",
+    "LmdLossError",
     "PlanOptions",
     "export_lmd",
     "make_collector",

@@ -6,6 +6,7 @@ software's ``CapID`` expects. One sample goes into one well.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -166,3 +167,89 @@ def plan_wells(plan, collector: Collector) -> dict[str, str]:
     sids = [str(s) for s in plan["sample_id"]]
     preset = dict(zip(sids, plan["well"], strict=True)) if "well" in plan else {}
     return assign_wells(sids, collector, preset)
+
+
+_WELL = re.compile(r"^([A-Za-z])(\d{1,2})$")
+
+
+def parse_well_list(text: str) -> tuple[str, ...]:
+    """``"A1, A3;B5"`` -> ``("A1", "A3", "B5")`` (commas, semicolons or spaces between)."""
+    return tuple(w.upper() for w in re.split(r"[,;\s]+", str(text)) if w)
+
+
+def apply_sample_wells(plan, wells: Mapping[str, str]):
+    """Give chosen samples chosen wells (cells and regions alike).
+
+    Parameters
+    ----------
+    plan
+        Sample plan (its ``well`` column is filled for the listed samples).
+    wells
+        Sample id -> well; a region sample may also be named by its region
+        (e.g. ``{"epidermis": "C3"}``).
+
+    Raises
+    ------
+    DvpInputError
+        A name that is neither a sample id nor the region of a region sample,
+        or a region name shared by several samples.
+    """
+    plan = plan.copy()
+    sids = plan["sample_id"].astype(str).tolist()
+    regions = plan["region"].astype(str).tolist() if "region" in plan else [""] * len(sids)
+    kinds = plan["kind"].astype(str).tolist() if "kind" in plan else ["cells"] * len(sids)
+    if "well" not in plan:
+        plan["well"] = ""
+    for key, well in wells.items():
+        key, well = str(key).strip(), str(well).strip().upper()
+        rows = [i for i, s in enumerate(sids) if s == key]
+        if not rows:
+            rows = [i for i, (r, k) in enumerate(zip(regions, kinds, strict=True))
+                    if k == "region" and r == key]
+            if len(rows) > 1:
+                raise DvpInputError(f"region {key!r} is cut as {len(rows)} samples; give a "
+                                    "well per sample id instead")
+        if not rows:
+            raise DvpInputError(f"no sample {key!r} to put into well {well}; known samples: "
+                                f"{', '.join(sids[:8])}{' …' if len(sids) > 8 else ''}")
+        plan.iloc[rows[0], plan.columns.get_loc("well")] = well
+    return plan
+
+
+def plate_map(wells: Mapping[str, str], collector: Collector):
+    """The plate as a grid of sample names (rows A…, columns 1…), for printing beside the plate.
+
+    Parameters
+    ----------
+    wells
+        Sample id -> well.
+    collector
+        The collector used. Plates (and custom wells named like plate wells)
+        give a 96- or 384-well grid; a tube strip one row; other names a
+        two-column list ``well, sample_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index = row letters (``row``), columns = ``"1"`` … (empty string = empty well).
+    """
+    import pandas as pd
+
+    by_well = {str(w): str(s) for s, w in wells.items()}
+    if collector.name == "8-tube strip":
+        return pd.DataFrame([[by_well.get(w, "") for w in collector.wells]],
+                            index=pd.Index(["strip"], name="row"), columns=list(collector.wells))
+    parsed = [_WELL.match(w) for w in collector.all_wells | set(by_well)]
+    if not all(parsed):
+        return pd.DataFrame({"well": list(by_well), "sample_id": list(by_well.values())})
+    n_rows = max(ord(m.group(1).upper()) - 64 for m in parsed)
+    n_cols = max(int(m.group(2)) for m in parsed)
+    nr, nc = PLATES["96"] if (n_rows <= 8 and n_cols <= 12) else PLATES["384"]
+    nr, nc = max(nr, n_rows), max(nc, n_cols)
+    letters = [chr(65 + k) for k in range(nr)]
+    grid = pd.DataFrame("", index=pd.Index(letters, name="row"),
+                        columns=[str(c) for c in range(1, nc + 1)])
+    for w, s in by_well.items():
+        m = _WELL.match(w)
+        grid.at[m.group(1).upper(), str(int(m.group(2)))] = s
+    return grid

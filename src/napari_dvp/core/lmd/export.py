@@ -2,14 +2,25 @@
 
 :func:`export_lmd` writes, atomically, a folder holding
 
-* ``<name>.xml`` — Leica LMD shapes (or ``<name>.txt`` for Zeiss PALM),
-* ``manifest.csv`` — one row per sample: ``sample_id, well, class, region,
-  replicate, n_cells, area_um2, n_shapes, cell_ids`` (cell ids joined by ``;``);
-  the key that maps MS runs back to the tissue,
-* ``<name>_qc.png`` — the shapes over the image, coloured by well, with the
-  calibration marks,
-* ``lmd_export.json`` — settings, calibration, cut-path lengths, conflicts and
-  warnings (read back by the XML reader to place shapes on the image).
+* ``<name>.xml`` — Leica LMD shapes (or ``<name>.txt`` for Zeiss PALM, in
+  absolute stage µm),
+* ``manifest.csv`` — one row per sample (:data:`MANIFEST_COLUMNS`), telling
+  what was **actually cut**: ``n_cells`` / ``cell_ids`` / ``area_um2`` count
+  only the cells fully inside the sample's shapes (a region sample: the cells
+  whose centre lies in its cut), ``n_partial`` / ``n_lost`` the planned cells
+  that were not, ``purity`` the share of the cut area taken by the sample's
+  own cells; the key that maps MS runs back to the tissue,
+* ``lost_cells.csv`` — every planned cell not fully cut, with its sample and why,
+* ``plate_map.csv`` — the plate as a grid of sample names,
+* ``detections.csv`` — only when the cells are QuPath detections: cell id ->
+  QuPath object id, class and name,
+* ``<name>_qc.png`` — the shapes over the image, coloured by well, with a
+  legend (sample -> well -> colour) and the numbered calibration marks,
+* ``lmd_export.json`` — settings, calibration, cut-path lengths, conflicts,
+  losses and warnings (read back by the XML reader to place shapes on the image).
+
+A sample that would lose more than ``max_loss`` of its planned cells stops the
+export with :class:`LmdLossError` (nothing written) unless ``accept_loss``.
 """
 
 from __future__ import annotations
@@ -27,17 +38,41 @@ import shapely
 from ..atomic import atomic_dir
 from ..csv_safe import write_csv
 from ..errors import DvpCancelled, DvpInputError
-from .calibration import Calibration
-from .collectors import assign_wells, make_collector
+from .audit import CutAudit, audit_cuts, loss_summary
+from .calibration import PALM_GRID_PER_UM, Calibration
+from .collectors import assign_wells, make_collector, plate_map
 from .cutpath import optimise_order, path_length
 from .leica_xml import write_leica_xml
 from .palm import write_palm
 from .plan import PLAN_COLUMNS
+from .plan_common import has_control_chars
 from .shapes import ShapeOptions, build_shapes, label_centroids
+from .snap import snap_to_grid
 
 MANIFEST_COLUMNS = ["sample_id", "well", "class", "region", "replicate", "n_cells", "area_um2",
-                    "n_shapes", "cell_ids"]
+                    "cut_area_um2", "purity", "n_shapes", "n_planned", "n_partial", "n_lost",
+                    "cell_ids"]
+LOST_COLUMNS = ["sample_id", "well", "cell_id", "status", "cut_percent", "reason"]
 SETTINGS_NAME = "lmd_export.json"
+LOST_NAME = "lost_cells.csv"
+PLATE_MAP_NAME = "plate_map.csv"
+
+
+class LmdLossError(DvpInputError):
+    """A sample would lose more of its planned cells than allowed.
+
+    Attributes
+    ----------
+    samples
+        Per sample over the limit: ``sample_id, n_planned, n_partial, n_lost, share``.
+    cells
+        Every cell not fully cut (:func:`~.audit.loss_summary`), for a table in the dock.
+    """
+
+    def __init__(self, message: str, samples: pd.DataFrame, cells: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.samples = samples
+        self.cells = cells
 
 
 @dataclass
@@ -58,6 +93,9 @@ class ExportOptions:
     merge: bool = True
     conflict: str = "shrink"
     gap_um: float = 0.25
+    max_intrusion_um: float | None = 0.5  #: margin inside unselected neighbours (None: no limit)
+    max_loss: float = 0.05  #: share of a sample's planned cells that may go uncut
+    accept_loss: bool = False  #: export even when a sample loses more than ``max_loss``
     optimise_path: bool = True
     qc_png: bool = True
     max_off_image_um: float = 5.0  #: region samples may run this far off the image
@@ -65,7 +103,24 @@ class ExportOptions:
     def shape_options(self) -> ShapeOptions:
         """The :class:`ShapeOptions` part."""
         return ShapeOptions(self.dilate_um, self.smooth_um, self.simplify_um, self.min_area_um2,
-                            self.merge, self.conflict, self.gap_um)
+                            self.merge, self.conflict, self.gap_um,
+                            max_intrusion_um=self.max_intrusion_um)
+
+    def validate(self) -> None:
+        """Refuse unknown choices and NaN, infinite or negative numbers (one-line errors)."""
+        if self.fmt not in ("leica", "palm"):
+            raise DvpInputError(f"unknown format {self.fmt!r}; use leica or palm")
+        name = str(self.name)
+        if (not name.strip() or Path(name).name != name or name in (".", "..") or "\\" in name
+                or has_control_chars(name)):
+            raise DvpInputError(f"export name {name[:60]!r} must be a plain file name (no "
+                                "folders); the files are written inside the chosen export folder")
+        self.shape_options().validate()
+        if not (np.isfinite(self.max_loss) and 0 <= self.max_loss <= 1):
+            raise DvpInputError(f"max_loss is {self.max_loss!r}; give a share between 0 and 1 "
+                                "(0.05 = 5 %)")
+        if not (np.isfinite(self.max_off_image_um) and self.max_off_image_um >= 0):
+            raise DvpInputError(f"max_off_image_um is {self.max_off_image_um!r}; give 0 or more")
 
 
 @dataclass
@@ -81,8 +136,13 @@ class ExportResult:
     path_before_um: float
     path_after_um: float
     conflicts: pd.DataFrame  #: sample_a, sample_b, n_pairs (sample ids)
-    lost_cells: np.ndarray
+    lost_cells: np.ndarray  #: ids of planned cells not fully cut (partial or lost)
     warnings: list[str] = field(default_factory=list)
+    loss: pd.DataFrame | None = None  #: one row per cell not fully cut, with the reason
+    audit: CutAudit | None = None
+    plate_map: pd.DataFrame | None = None
+    #: samples that lost more than ``max_loss`` (exported because ``accept_loss``)
+    over_limit: pd.DataFrame | None = None
 
     @property
     def n_shapes(self) -> int:
@@ -101,17 +161,50 @@ def _check_plan(plan: pd.DataFrame) -> pd.DataFrame:
         if c not in plan:
             plan[c] = {"kind": "cells", "replicate": 1, "well": ""}.get(c)
     plan["sample_id"] = plan["sample_id"].astype(str)
+    plan["well"] = plan["well"].fillna("").astype(str)
+    for col, what in (("sample_id", "sample id"), ("well", "well")):
+        bad = [v for v in plan[col] if has_control_chars(v)]
+        if bad:
+            raise DvpInputError(f"{what} {bad[0][:40]!r} holds a control character (tab, line "
+                                "break …), which would corrupt the LMD file; rename it")
+    if (plan["sample_id"].str.strip() == "").any():
+        raise DvpInputError("a sample has an empty id; name every sample")
     if plan["sample_id"].duplicated().any():
         raise DvpInputError(
             f"sample id {plan['sample_id'][plan['sample_id'].duplicated()].iloc[0]!r} is used "
             "twice; rename one of the samples"
         )
-    plan["well"] = plan["well"].fillna("").astype(str)
     empty = [s for s, ids, k in zip(plan["sample_id"], plan["cell_ids"], plan["kind"], strict=False)
              if k != "region" and len(ids) == 0]
     if empty:
         raise DvpInputError(f"sample {empty[0]!r} has no cells; drop it or give it cells")
     return plan.reset_index(drop=True)
+
+
+def _loss_check(audit: CutAudit, sid: np.ndarray, opt: ExportOptions,
+                loss: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Samples losing more than ``max_loss``; raise unless accepted, else warn."""
+    s = audit.samples
+    planned = s["n_planned"].to_numpy()
+    missed = (s["n_partial"] + s["n_lost"]).to_numpy()
+    share = np.divide(missed, planned, out=np.zeros(len(s)), where=planned > 0)
+    over = np.flatnonzero(share > opt.max_loss + 1e-12)
+    table = pd.DataFrame({"sample_id": sid[over], "n_planned": planned[over],
+                          "n_partial": s["n_partial"].to_numpy()[over],
+                          "n_lost": s["n_lost"].to_numpy()[over], "share": share[over]})
+    if not len(over):
+        return table, []
+    k = int(over[np.argmax(share[over])])
+    why = loss[loss["sample_id"] == sid[k]]["reason"].value_counts()
+    top = why.index[0] if len(why) else "unknown"
+    head = (f"sample {sid[k]} loses {missed[k]} of {planned[k]} planned cells "
+            f"({100 * share[k]:.0f} %; mostly: {top})"
+            + (f" and {len(over) - 1} more sample(s) lose" if len(over) > 1 else "")
+            + f" more than the {100 * opt.max_loss:g} % allowed")
+    if not opt.accept_loss:
+        raise LmdLossError(head + "; see the cells in the plan, lower the margin, or accept the "
+                           "loss (--accept-loss)", table, loss)
+    return table, [head + " (accepted); the manifest lists only the cells cut"]
 
 
 def export_lmd_steps(
@@ -122,18 +215,14 @@ def export_lmd_steps(
     options: ExportOptions | None = None,
     cells: pd.DataFrame | None = None,
     image: np.ndarray | None = None,
+    detections: pd.DataFrame | None = None,
 ) -> Generator[tuple[int, int, str], None, ExportResult]:
     """Generator form of :func:`export_lmd`: yields ``(done, total, what)``, returns the result.
 
     Closing the generator early (``worker.quit()``) writes nothing.
     """
     opt = options or ExportOptions()
-    if opt.fmt not in ("leica", "palm"):
-        raise DvpInputError(f"unknown format {opt.fmt!r}; use leica or palm")
-    name = str(opt.name)
-    if not name.strip() or Path(name).name != name or name in (".", "..") or "\\" in name:
-        raise DvpInputError(f"export name {name[:60]!r} must be a plain file name (no folders); "
-                            "the files are written inside the chosen export folder")
+    opt.validate()
     total = 6
     labels = np.asarray(labels)
     if labels.ndim != 2:
@@ -141,7 +230,12 @@ def export_lmd_steps(
     plan = _check_plan(plan)
     warnings = list(plan.attrs.get("warnings", []))
     warnings += calibration.check(labels.shape)
+    stage_info = None
+    if opt.fmt == "palm":
+        stage_warn, stage_info = calibration.check_stage()
+        warnings += stage_warn
     px = calibration.pixel_size_um
+    to_grid = calibration.grid_matrix(opt.fmt)
 
     # wells ----------------------------------------------------------------------------------
     collector = make_collector(opt.plate, skip_outer=opt.skip_outer, every_other=opt.every_other,
@@ -181,22 +275,54 @@ def export_lmd_steps(
             )
     rg_parts, rg_idx = (shapely.get_parts(np.asarray(rgeoms, dtype=object), return_index=True)
                         if rgeoms else (np.empty(0, object), np.empty(0, np.int64)))
-    centroids = all_centroids
     yield 2, total, "cells found"
 
-    # shapes ---------------------------------------------------------------------------------
+    # shapes, rounded to the file's grid, checked cell by cell ---------------------------------
     res = build_shapes(labels, ids, samp, px, opt.shape_options(),
                        region_geoms=rg_parts, region_sample=reg_rows[rg_idx],
-                       centroids=centroids)
+                       centroids=all_centroids)
     warnings += res.notes
-    if res.n_removed_small:
-        warnings.append(f"{res.n_removed_small} shape(s) below {opt.min_area_um2} µm² removed")
-    if len(res.lost_cells):
-        warnings.append(
-            f"{len(res.lost_cells)} selected cell(s) are not fully cut (they touch another "
-            f"sample or were too small), e.g. {', '.join(map(str, res.lost_cells[:5]))}"
-        )
+    grid, geoms, src = snap_to_grid(res.geoms, to_grid)
+    sample, is_region = res.sample[src], res.is_region[src]
+    cutters, ckind = res.cutters, res.cutter_kind
+    cother, ctarget = res.cutter_other, res.cutter_target
+    gone = np.setdiff1d(np.arange(len(res.geoms)), src)
+    small = shapely.area(geoms) * px * px < opt.min_area_um2
+    extra = [(res.geoms[gone], "rounded", res.sample[gone]), (geoms[small], "small",
+                                                                sample[small])]
+    for g, kind, tgt in extra:
+        if len(g):
+            cutters = np.concatenate([cutters, g])
+            ckind = np.concatenate([ckind, np.full(len(g), kind, dtype=object)])
+            cother = np.concatenate([cother, np.full(len(g), -1, dtype=np.int64)])
+            ctarget = np.concatenate([ctarget, tgt])
+    grid, geoms, sample, is_region = grid[~small], geoms[~small], sample[~small], is_region[~small]
+    n_removed = res.n_removed_small + int(small.sum())
+    if n_removed:
+        warnings.append(f"{n_removed} shape(s) below {opt.min_area_um2} µm² removed")
     sid = plan["sample_id"].to_numpy()
+    n_shapes = np.bincount(sample, minlength=len(plan))
+    no_shape = np.flatnonzero(n_shapes == 0)
+    if no_shape.size:
+        raise DvpInputError(
+            f"sample {sid[no_shape[0]]!r} has no shape left to cut (too small or taken by "
+            "other samples); lower the minimum area or drop the sample"
+        )
+    area_px = all_centroids.set_index("cell_id")["n_pixels"].reindex(ids).to_numpy(float)
+    region_planned = {int(i): np.asarray(plan.at[i, "cell_ids"], dtype=np.int64)
+                      for i in reg_rows}
+    audit = audit_cuts(geoms, sample, is_region, len(plan), ids, samp, res.cell_polys, area_px,
+                       cutters, ckind, cother, ctarget, region_planned, all_centroids,
+                       res.neighbour_polys,
+                       (opt.max_intrusion_um if opt.max_intrusion_um is not None else 0.5) / px)
+    loss = loss_summary(audit, sid)
+    loss.insert(1, "well", loss["sample_id"].map(dict(zip(sid, plan["well"], strict=True))))
+    over, loss_warn = _loss_check(audit, sid, opt, loss)
+    warnings += loss_warn
+    not_cut = loss["cell_id"].to_numpy(dtype=np.int64)
+    if len(loss) and not len(over):
+        warnings.append(f"{len(loss)} planned cell(s) not fully cut (listed in {LOST_NAME}), "
+                        f"e.g. {', '.join(map(str, not_cut[:5]))}")
     conflicts = res.conflicts.copy()
     if len(conflicts):
         conflicts["sample_a"] = sid[conflicts["sample_a"].to_numpy(dtype=int)]
@@ -206,82 +332,109 @@ def export_lmd_steps(
             f"{conflicts['sample_a'].iloc[0]} / {conflicts['sample_b'].iloc[0]}); resolved by "
             f"rule '{opt.conflict}'"
         )
-    n_shapes = np.bincount(res.sample, minlength=len(plan))
-    no_shape = np.flatnonzero(n_shapes == 0)
-    if no_shape.size:
-        raise DvpInputError(
-            f"sample {sid[no_shape[0]]!r} has no shape left to cut (too small or taken by "
-            "other samples); lower the minimum area or drop the sample"
-        )
+    cen = shapely.get_coordinates(shapely.centroid(geoms))
+    outside = ~calibration.inside_triangle(cen)
+    if outside.any():
+        warnings.append(
+            f"{int(outside.sum())} of {len(geoms)} shapes lie outside the triangle of the three "
+            "calibration marks; positions there are extrapolated, so marks around the tissue "
+            "cut more accurately")
     yield 3, total, "shapes built"
 
     # cut order within wells -------------------------------------------------------------------
-    cen = shapely.get_coordinates(shapely.centroid(res.geoms))
     cen_um = calibration.xy_to_um(cen)
     order_all = []
     before = after = 0.0
-    well_of_shape = plan["well"].to_numpy()[res.sample]
+    well_of_shape = plan["well"].to_numpy()[sample]
     plate_rank = {wname: k for k, wname in enumerate(collector.wells)}
     sample_order = np.argsort([plate_rank.get(wl, len(plate_rank)) for wl in plan["well"]],
                               kind="stable")
     for s in sample_order:
-        idx = np.flatnonzero(res.sample == s)
+        idx = np.flatnonzero(sample == s)
         before += path_length(cen_um[idx])
         o = optimise_order(cen_um[idx]) if opt.optimise_path else np.arange(len(idx))
         after += path_length(cen_um[idx], o)
         order_all.append(idx[o])
     order = np.concatenate(order_all)
-    geoms = res.geoms[order]
+    geoms, grid = geoms[order], grid[order]
     yield 4, total, "cut order optimised"
 
     # write -------------------------------------------------------------------------------------
-    coords, ring_idx = shapely.get_coordinates(shapely.get_exterior_ring(geoms),
+    coords, ring_idx = shapely.get_coordinates(shapely.get_exterior_ring(grid),
                                                return_index=True)
     splits = np.flatnonzero(np.diff(ring_idx)) + 1
-    xy_um = calibration.xy_to_um(coords)
+    pts = np.split(np.rint(coords).astype(np.int64), splits)
     shape_wells = list(well_of_shape[order])
-    shape_sids = list(sid[res.sample[order]])
+    shape_sids = list(sid[sample[order]])
+    st = audit.samples
     manifest = pd.DataFrame({
         "sample_id": sid,
         "well": plan["well"].to_numpy(),
         "class": plan["class"].fillna("").astype(str).to_numpy(),
         "region": plan["region"].fillna("").astype(str).to_numpy(),
         "replicate": plan["replicate"].fillna(1).astype(int).to_numpy(),
-        "n_cells": [len(c) for c in plan["cell_ids"]],
-        "area_um2": plan["area_um2"].astype(float).round(2).to_numpy(),
+        "n_cells": [len(c) for c in audit.cut_ids],
+        "area_um2": (st["cell_area_px2"].to_numpy() * px * px).round(2),
+        "cut_area_um2": (st["cut_area_px2"].to_numpy() * px * px).round(2),
+        "purity": st["purity"].to_numpy().round(3),
         "n_shapes": n_shapes,
-        "cell_ids": [";".join(map(str, c)) for c in plan["cell_ids"]],
+        "n_planned": st["n_planned"].to_numpy(),
+        "n_partial": st["n_partial"].to_numpy(),
+        "n_lost": st["n_lost"].to_numpy(),
+        "cell_ids": [";".join(map(str, c)) for c in audit.cut_ids],
     })[MANIFEST_COLUMNS]
+    pmap = plate_map(dict(zip(sid, plan["well"], strict=True)), collector)
     out_dir = Path(out_dir)
     suffix = ".xml" if opt.fmt == "leica" else ".txt"
     with atomic_dir(out_dir) as tmp:
         tmp.chmod(0o755)  # mkdtemp makes it private; the LMD operator may be another user
         if opt.fmt == "leica":
-            pts = np.split(np.rint(xy_um * calibration.scale).astype(np.int64), splits)
-            write_leica_xml(tmp / f"{opt.name}{suffix}", calibration.marks_xml(), pts, shape_wells)
+            write_leica_xml(tmp / f"{opt.name}{suffix}", calibration.marks_xml(), pts,
+                            shape_wells)
         else:
-            write_palm(tmp / f"{opt.name}{suffix}", calibration.to_um(calibration.marks_rc),
-                       np.split(xy_um, splits), shape_wells, shape_sids)
+            write_palm(tmp / f"{opt.name}{suffix}", calibration.stage_um,
+                       [p / PALM_GRID_PER_UM for p in pts], shape_wells, shape_sids)
         write_csv(manifest, tmp / "manifest.csv")
+        write_csv(loss[LOST_COLUMNS], tmp / LOST_NAME)
+        write_csv(pmap, tmp / PLATE_MAP_NAME, index=pmap.index.name == "row")
+        if detections is not None:
+            cols = [c for c in ("cell_id", "qupath_id", "class", "name", "centroid_row",
+                                "centroid_col", "n_pixels") if c in detections]
+            write_csv(detections[cols], tmp / "detections.csv")
         yield 5, total, "files written"
         qc = None
         if opt.qc_png:
             from .qc import draw_qc
 
             qc = tmp / f"{opt.name}_qc.png"
-            draw_qc(qc, labels, geoms, shape_wells, calibration.marks_rc, image=image)
+            draw_qc(qc, labels, geoms, shape_wells, calibration.marks_rc, image=image,
+                    samples=shape_sids)
         settings = {
             "format": opt.fmt, "options": asdict(opt),
             "pixel_size_um": px, "scale": calibration.scale,
             "image_shape": [int(h), int(w)],
             "calibration_marks_rc": calibration.marks_rc.tolist(),
             "calibration_xml": calibration.marks_xml().tolist(),
-            "transform": "X = col * pixel_size_um * scale, Y = -row * pixel_size_um * scale",
+            "transform": ("X = col * pixel_size_um * scale, Y = -row * pixel_size_um * scale"
+                          if opt.fmt == "leica" else
+                          "stage µm = affine map through the three marks (stage_registration)"),
+            "pixel_convention": "pixel centres at integer (row, col), as in napari",
+            "stage_registration": stage_info,
+            "calibration_stage_um": (None if calibration.stage_um is None
+                                     else calibration.stage_um.tolist()),
             "collector": collector.name,
-            "n_samples": len(plan), "n_shapes": len(geoms), "n_cells": len(ids),
+            "n_samples": len(plan), "n_shapes": len(geoms), "n_cells": int(manifest[
+                "n_cells"].sum()), "n_planned_cells": int(manifest["n_planned"].sum()),
+            "n_shapes_outside_calibration_triangle": int(outside.sum()),
             "path_before_um": before, "path_after_um": after,
             "conflicts": conflicts.to_dict("records"),
-            "lost_cells": [int(c) for c in res.lost_cells[:1000]],
+            "samples_over_loss_limit": over.to_dict("records"),
+            "contamination": [
+                {"sample_id": s, "unselected_cell_area_um2": round(float(a) * px * px, 2),
+                 "unselected_cells_entered": int(e)}
+                for s, a, e in zip(sid, st["foreign_area_px2"], st["n_foreign_entered"],
+                                   strict=True)],
+            "lost_cells": [int(c) for c in not_cut[:1000]],
             "warnings": warnings,
         }
         (tmp / SETTINGS_NAME).write_text(json.dumps(settings, indent=1, default=str),
@@ -292,7 +445,7 @@ def export_lmd_steps(
     return ExportResult(
         out_dir, out_dir / f"{opt.name}{suffix}", out_dir / "manifest.csv",
         (out_dir / f"{opt.name}_qc.png") if opt.qc_png else None, manifest, shapes_df,
-        before, after, conflicts, res.lost_cells, warnings,
+        before, after, conflicts, not_cut, warnings, loss, audit, pmap, over,
     )
 
 
@@ -304,6 +457,7 @@ def export_lmd(
     options: ExportOptions | None = None,
     cells: pd.DataFrame | None = None,
     image: np.ndarray | None = None,
+    detections: pd.DataFrame | None = None,
 ) -> ExportResult:
     """Write the LMD export folder for ``plan`` (atomically) and return what was written.
 
@@ -315,7 +469,8 @@ def export_lmd(
         Sample plan (see :mod:`~napari_dvp.core.lmd.plan`); empty wells are
         filled from the collector in its fill order.
     calibration
-        :class:`~napari_dvp.core.lmd.calibration.Calibration` (marks, pixel size, scale).
+        :class:`~napari_dvp.core.lmd.calibration.Calibration` (marks, pixel
+        size, scale; stage positions of the marks for PALM).
     out_dir
         Folder to create (replaced atomically if it exists).
     options
@@ -324,14 +479,21 @@ def export_lmd(
         Cell table (not needed for the shapes; kept for callers that have it).
     image
         Optional image for the QC picture background ((Y, X), (C, Y, X) or (Y, X, 3)).
+    detections
+        When the cells are QuPath detections (:func:`~.qupath.detections_to_labels`):
+        their table, written as ``detections.csv`` so cell ids lead back to QuPath objects.
 
     Raises
     ------
+    LmdLossError
+        A sample would lose more than ``options.max_loss`` of its planned cells
+        (and ``accept_loss`` is off); ``.samples`` and ``.cells`` say which.
     DvpInputError
         Empty plan, unknown cells, bad calibration, more samples than wells,
-        region off the image, a sample left without shapes. Nothing is written.
+        region off the image, a sample left without shapes, a sample id with a
+        control character. Nothing is written.
     """
-    gen = export_lmd_steps(labels, plan, calibration, out_dir, options, cells, image)
+    gen = export_lmd_steps(labels, plan, calibration, out_dir, options, cells, image, detections)
     try:
         while True:
             next(gen)

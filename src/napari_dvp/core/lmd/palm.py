@@ -16,12 +16,19 @@ Layout (as PALMRobo exports and imports element lists)::
     .\tx1,y1\tx2,y2\tx3,y3\tx4,y4\tx5,y5
     .\tx6,y6 …
 
-Coordinates are µm with two decimals, in the same frame as the Leica export
-(X = col·pixel size, Y = −row·pixel size, see
-:mod:`~napari_dvp.core.lmd.calibration`); each element is closed. The three
-calibration marks are listed as ``Dot`` elements with laser function ``None``
-and the comment ``calibration mark k`` so the operator can align the list to
-the slide by the same marks. Well names are written as on the plate (``A1``).
+Coordinates are **absolute stage positions in µm** with two decimals, the
+frame PALMRobo moves the stage in (its X and Y axes as the software shows
+them). napari-dvp maps every image point there through the affine map fitted
+exactly through the three calibration marks: their image positions and the
+stage positions the operator reads off PALMRobo for marks 1, 2 and 3 (see
+:class:`~napari_dvp.core.lmd.calibration.Calibration`, ``stage_um``). Whatever
+the stage's axes do relative to the camera image (on many PALM set-ups X runs
+against the image columns and Y against the rows), rotation and mirror are
+absorbed by that fit; the scale must match the pixel size. Each element is
+closed. The three calibration marks are listed first as ``Dot`` elements (laser
+function ``None``, comment ``calibration mark k``) at their stage positions, so
+the operator can check the registration on the slide. Well names are written
+as on the plate (``A1``); the sample id goes into the ``Comment`` column.
 """
 
 from __future__ import annotations
@@ -31,6 +38,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+
+from ..errors import DvpInputError
+from .plan_common import has_control_chars
 
 HEADER = ("Type", "Color", "Thickness", "No", "Laser function", "CutShot", "Area", "Z",
           "Well", "Objective", "Comment", "Coordinates")
@@ -52,9 +62,9 @@ def write_palm(
     path
         Target ``.txt`` file.
     calibration_um
-        ``(3, 2)`` calibration marks (X, Y) in µm.
+        ``(3, 2)`` calibration marks (X, Y), stage µm.
     shapes_um
-        One ``(k, 2)`` array (X, Y) in µm per shape, in cut order.
+        One ``(k, 2)`` array (X, Y) in stage µm per shape, in cut order.
     wells
         Well of each shape.
     comments
@@ -62,6 +72,10 @@ def write_palm(
     """
     now = now or _dt.datetime.now()
     comments = comments or [""] * len(shapes_um)
+    bad = [t for t in [*wells, *comments] if has_control_chars(t)]
+    if bad:  # a tab or line break would add columns or elements to the list
+        raise DvpInputError(f"{bad[0][:40]!r} holds a control character (tab, line break …); "
+                            "rename the sample or well")
     lines = [
         "PALMRobo Elements",
         "Version:\tV 4.9.0.0",

@@ -77,8 +77,9 @@ class PlanOptions:
     exclude_flagged
         Leave out cells with a raised QC flag unless accepted.
     allow_short
-        Keep a last replicate that does not reach the target (with a warning)
-        instead of leaving it out.
+        With too few cells for every replicate to reach the target, share the
+        cells equally among the replicates (with a warning) instead of making
+        only the replicates that reach it.
     seed
         Random seed ("spread" mode, seeds of patches).
     """
@@ -114,46 +115,89 @@ def _area(cells: pd.DataFrame) -> np.ndarray:
     return cells[AREA_UM2].to_numpy(dtype=float)
 
 
+BALANCE_TOLERANCE = 0.10  #: replicates of a group should differ by at most this share
+
+
+def _cut_points(cum: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Indices splitting a cumulative weight at each target (nearest, at least one item each)."""
+    out = []
+    prev = 0
+    for t in targets:
+        k = int(np.searchsorted(cum, t))  # first index reaching t
+        if k > prev and k < len(cum) and abs(cum[k - 1] - t) <= abs(cum[k] - t):
+            k -= 1  # the item before is nearer to the target
+        k = min(max(k + 1, prev + 1), len(cum))
+        out.append(k)
+        prev = k
+    return np.asarray(out, dtype=np.int64)
+
+
 def _pool(idx: np.ndarray, area: np.ndarray, xy: np.ndarray, opt: PlanOptions,
-          rng: np.random.Generator) -> list[np.ndarray]:
-    """Split candidate rows ``idx`` into up to ``replicates`` samples."""
+          rng: np.random.Generator) -> tuple[list[np.ndarray], bool]:
+    """Split candidate rows ``idx`` into up to ``replicates`` balanced samples.
+
+    With enough cells every replicate reaches the target (overshooting by less
+    than one cell). With too few, ``allow_short`` shares the cells equally among
+    all replicates (each below the target); otherwise only the replicates that
+    reach the target are made. Returns the samples and whether they are short.
+    """
     by_count = opt.target_cells is not None
     target = float(opt.target_cells if by_count else opt.target_area_um2)
     weight = np.ones(len(idx)) if by_count else area[idx]
+    total = float(weight.sum())
+    n_rep = opt.replicates
+    short = total < target * n_rep
+    if short and not opt.allow_short:
+        n_rep = int(total // target)
+        short = False
+    if n_rep == 0:
+        return [], False
+    share = total / n_rep if short else target
     out: list[np.ndarray] = []
     if opt.mode == "contiguous":
         free = np.ones(len(idx), dtype=bool)
         pts = xy[idx]
         seed = int(rng.integers(len(idx)))
-        for _ in range(opt.replicates):
+        for r in range(n_rep):
             if not free.any():
                 break
             fi = np.flatnonzero(free)
             d = np.linalg.norm(pts[fi] - pts[seed], axis=1)
             order = fi[np.argsort(d, kind="stable")]
-            cum = np.cumsum(weight[order])
-            n = int(np.searchsorted(cum, target) + 1)
-            take = order[:n]
+            if short and r == n_rep - 1:
+                take = order  # the last patch takes what is left
+            else:
+                cum = np.cumsum(weight[order])
+                n = (int(_cut_points(cum, [share])[0]) if short
+                     else int(np.searchsorted(cum, target) + 1))
+                take = order[:n]
             out.append(idx[take])
             free[take] = False
             if free.any():  # next patch: the free cell farthest from all patches so far
                 taken = np.flatnonzero(~free)
                 dist, _ = cKDTree(pts[taken]).query(pts[free])
                 seed = int(np.flatnonzero(free)[np.argmax(dist)])
-        return out
+        return out, short
     if opt.mode != "spread":
         raise DvpInputError(f"unknown pooling mode {opt.mode!r}; use 'spread' or 'contiguous'")
     perm = rng.permutation(len(idx))
     cum = np.cumsum(weight[perm])
+    if short:  # equal shares, the last replicate takes the rest
+        stops = np.r_[_cut_points(cum, share * np.arange(1, n_rep)), len(perm)]
+    else:  # each replicate reaches the target
+        stops = []
+        start = 0
+        for _ in range(n_rep):
+            base = cum[start - 1] if start else 0.0
+            stop = min(int(np.searchsorted(cum - base, target)) + 1, len(perm))
+            stops.append(stop)
+            start = stop
     start = 0
-    for _ in range(opt.replicates):
-        if start >= len(perm):
-            break
-        base = cum[start - 1] if start else 0.0
-        stop = min(int(np.searchsorted(cum - base, target)) + 1, len(perm))
-        out.append(idx[perm[start:stop]])
+    for stop in stops:
+        if stop > start:
+            out.append(idx[perm[start:stop]])
         start = stop
-    return out
+    return out, short
 
 
 def plan_samples(
@@ -234,15 +278,21 @@ def plan_samples(
         if idx.size == 0:
             warnings.append(f"no eligible {c} cells in {r}")
             continue
-        pools = _pool(idx, area, xy, opt, rng)
+        pools, short = _pool(idx, area, xy, opt, rng)
+        sizes = np.array([len(sel) if opt.target_cells is not None else float(area[sel].sum())
+                          for sel in pools])
+        if short:
+            warnings.append(
+                f"{c} in {r}: too few cells for {opt.replicates} replicates of "
+                f"{target:,.0f} {unit}; the replicates share them: only "
+                f"{', '.join(f'{v:,.0f}' for v in sizes)} {unit}")
+        if len(sizes) > 1 and (sizes.max() - sizes.min()) > BALANCE_TOLERANCE * sizes.max():
+            warnings.append(
+                f"{c} in {r}: replicates differ by "
+                f"{100 * (sizes.max() - sizes.min()) / sizes.max():.0f} % "
+                f"({sizes.min():,.0f}-{sizes.max():,.0f} {unit}); too few cells (or cells too "
+                f"large) to balance them within {100 * BALANCE_TOLERANCE:.0f} %")
         for k, sel in enumerate(pools, start=1):
-            reached = len(sel) if opt.target_cells is not None else float(area[sel].sum())
-            if reached < target:
-                msg = (f"{c} in {r}, replicate {k}: only {reached:,.0f} of {target:,.0f} {unit}")
-                if not opt.allow_short:
-                    warnings.append(msg + " (left out)")
-                    continue
-                warnings.append(msg)
             taken[sel] = True
             rows.append({"class": c if c != ANY else "+".join(sorted(set(cls[sel]) - {""})),
                          "region": r if r != ANY else "+".join(sorted(set(reg[sel]) - {""})),
@@ -251,7 +301,8 @@ def plan_samples(
                          "cell_ids": tuple(np.sort(ids[sel]).tolist()), "kind": "cells",
                          "geometry": None})
         if len(pools) < opt.replicates:
-            warnings.append(f"{c} in {r}: cells for {len(pools)} of {opt.replicates} replicates")
+            warnings.append(f"{c} in {r}: cells for {len(pools)} of {opt.replicates} replicates"
+                            + ("" if opt.allow_short else " reaching the target (others left out)"))
     if not rows:
         raise DvpInputError(
             "no eligible cells in the chosen groups (rejected, QC-flagged and excluded cells "

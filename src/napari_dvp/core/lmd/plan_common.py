@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,15 @@ PLAN_COLUMNS = ["sample_id", "class", "region", "replicate", "well", "n_cells", 
                 "cell_ids", "kind", "geometry"]
 EXCLUDE_REGION = "exclude"
 ANY = "*"  #: wildcard for class or region in a group
+
+
+def has_control_chars(text: str) -> bool:
+    """Control or format characters, line or paragraph separators (tab, line break, NUL …).
+
+    Sample ids and wells go into the LMD files (a PALM element row, a Leica
+    ``CapID``); such characters would add lines, columns or elements there.
+    """
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in str(text))
 
 
 def empty_plan() -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Cut shapes from cells: contours -> dilation -> smoothing -> merge -> simplify -> clean.
+"""Cut shapes from cells: contours -> dilation -> merge -> simplify -> protection -> clean.
 
 Everything here is in full-resolution pixel coordinates with **x = column,
 y = row**, pixel centres at integer coordinates (so pixel ``(r, c)`` covers
@@ -8,33 +8,37 @@ by the pixel size.
 Pipeline (:func:`build_shapes`)
 -------------------------------
 1. **Contours** of each selected cell from its bounding box only
-   (``scipy.ndimage.find_objects`` + OpenCV ``findContours`` on the small crop).
-   The outline is the contour line buffered by half a pixel (pixel edges), so
-   one-pixel-wide cells and self-touching outlines stay valid.
-2. **Dilation** by ``dilate_um`` (the safety margin the laser cuts around the
-   cell), vectorised ``shapely.buffer``.
+   (:mod:`.contours`). The outline is the contour line buffered by half a
+   pixel (pixel edges), so one-pixel-wide cells stay valid.
+2. **Dilation** by ``dilate_um`` (the margin the laser cuts around the cell).
 3. **Merge** (optional) of overlapping/touching dilated shapes **of the same
-   sample** (STRtree pairs -> connected components -> ``union_all``), then
-   **smoothing** by a morphological closing (``buffer(+r).buffer(-r)``) and
-   hole filling (the laser cuts outlines only).
+   sample**, smoothing by a closing of ``smooth_um`` and hole filling (the laser
+   cuts outlines only).
 4. **Simplification** to ``simplify_um`` (Douglas-Peucker; invalid results repaired).
 5. **Protection.** A shape never takes another sample's cell: the cells of
-   other samples that a shape touches are cut out of it (plus ``gap_um``).
-   Unselected cells whose centre falls inside a shape are cut out the same
-   way. Where two samples' shapes still overlap (background between them),
-   the overlap is removed from **both** (rule ``"shrink"``), or the later
-   sample's overlapping shape is dropped (rule ``"drop"``). Every conflict is
-   reported. So one cell is never cut into two wells.
-6. Shapes with holes (the LMD cuts outlines only) are split along horizontal
-   lines through each hole, shapes below ``min_area_um2`` are removed, and all
-   shapes are clipped to the image.
+   other samples that a shape touches are cut out of it, plus half of ``gap_um``
+   (each side gives half, so two samples' cuts end ``gap_um`` apart). Then
+   the **contamination limit**: the margin may enter an unselected neighbouring
+   cell by at most ``max_intrusion_um`` (the cell's core, shrunk by that much, is
+   cut out). An unselected cell whose centre falls inside a shape is cut out
+   whole (without a limit, ``None``: plus ``gap_um``, which trims the selected
+   cells around it). Where two samples' shapes still overlap, the overlap is removed from
+   **both** (rule ``"shrink"``) or the later sample's shape is dropped (``"drop"``).
+6. **Regions** (drawn polygons, cut as given): the cut shapes of cell samples
+   inside them, and any other selected cell, are cut out of them with the same
+   ``gap_um`` (a cell sample inside a region sample keeps its own well; the
+   region gets the hole). Overlapping region samples follow the conflict rule.
+7. Shapes with holes are split along horizontal lines through each hole, shapes
+   below ``min_area_um2`` are removed, all shapes are clipped to the image.
 
-Region samples (drawn polygons) enter at step 4 as given (no dilation) and take
-part in steps 5-6, except that unselected cells inside a region are wanted.
+Everything that takes area away from a cell's cut is recorded (``cutters``
+with a kind and the other sample), so :mod:`.audit` can say why a cell was not
+fully cut.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,11 +49,52 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import DvpInputError
+from .contours import (
+    cell_outlines,
+    contour_lines,
+    fill_holes,
+    label_centroids,
+    neighbour_ids,
+    outlines,
+    pixel_outlines,
+    touching_other,
+)
+
+__all__ = [
+    "CUT_REASONS",
+    "ShapeOptions",
+    "ShapeResult",
+    "build_shapes",
+    "cell_outlines",
+    "contour_lines",
+    "fill_holes",
+    "label_centroids",
+    "outlines",
+    "split_holes",
+]
+
+#: Why part of a cell's cut went missing (kind -> sentence; ``{other}`` = the other sample).
+CUT_REASONS = {
+    "dropped": "its shape was dropped because it overlapped the cut of sample {other} "
+               "(rule drop)",
+    "shrunk": "the overlap with the cut of sample {other} was removed from both (rule shrink)",
+    "other_cell": "it touches a cell of sample {other}, which is kept out with the "
+                  "protective gap",
+    "enclosed": "it touches an unselected cell that its cut enclosed (cut out with the gap)",
+    "region_carve": "the cut of sample {other} lies here (cut out of the region with the gap)",
+    "small": "its piece was smaller than the minimum area",
+    "rounded": "its piece collapsed when rounded to 0.01 µm",
+}
+_EMPTY = np.empty(0, dtype=object)
 
 
 @dataclass
 class ShapeOptions:
-    """Shape processing settings (lengths in µm, areas in µm²)."""
+    """Shape processing settings (lengths in µm, areas in µm²).
+
+    ``max_intrusion_um``: how far the margin may enter an unselected
+    neighbouring cell (None: no limit).
+    """
 
     dilate_um: float = 1.0
     smooth_um: float = 0.5
@@ -57,8 +102,21 @@ class ShapeOptions:
     min_area_um2: float = 5.0
     merge: bool = True
     conflict: str = "shrink"  #: "shrink" or "drop"
-    gap_um: float = 0.25
+    gap_um: float = 0.25  #: distance between the cuts of two samples where their cells touch
     quad_segs: int = 3
+    max_intrusion_um: float | None = 0.5
+
+    def validate(self) -> None:
+        """Refuse unknown rules and NaN, infinite or negative lengths."""
+        if self.conflict not in ("shrink", "drop"):
+            raise DvpInputError(f"unknown conflict rule {self.conflict!r}; use 'shrink' or 'drop'")
+        for name in ("dilate_um", "smooth_um", "simplify_um", "min_area_um2", "gap_um",
+                     "max_intrusion_um"):
+            v = getattr(self, name)
+            if v is None and name == "max_intrusion_um":
+                continue
+            if not isinstance(v, (int, float, np.number)) or not math.isfinite(v) or v < 0:
+                raise DvpInputError(f"{name} is {v!r}; give a length of 0 or more (µm)")
 
 
 @dataclass
@@ -71,103 +129,45 @@ class ShapeResult:
     lost_cells: np.ndarray  #: selected cell ids whose centre is in no shape of their sample
     n_removed_small: int = 0
     notes: list[str] = field(default_factory=list)
+    is_region: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    #: outline (pixel edges) of every selected cell, aligned with ``cell_ids``
+    cell_polys: np.ndarray = field(default_factory=lambda: _EMPTY)
+    #: what took area away from cuts: geometry, kind (:data:`CUT_REASONS`), other sample
+    cutters: np.ndarray = field(default_factory=lambda: _EMPTY)
+    cutter_kind: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    cutter_other: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    cutter_target: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: unselected cells next to the selection (ids and outlines), for contamination figures
+    neighbour_ids: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    neighbour_polys: np.ndarray = field(default_factory=lambda: _EMPTY)
 
 
-# ---------------------------------------------------------------------------------------
-# contours
-# ---------------------------------------------------------------------------------------
-def contour_lines(labels: np.ndarray, cell_ids: np.ndarray,
-                  slices: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Outer contour of each cell as a closed LineString through boundary pixel centres.
+class _Cutters:
+    """Collects every geometry that takes area from a cut, with its kind and other sample."""
 
-    Parameters
-    ----------
-    labels
-        ``(Y, X)`` integer labels.
-    cell_ids
-        Label values to trace; each must be present.
-    slices
-        Optional result of ``scipy.ndimage.find_objects(labels)``.
+    def __init__(self) -> None:
+        self.geoms: list[np.ndarray] = []
+        self.kind: list[np.ndarray] = []
+        self.other: list[np.ndarray] = []
+        self.target: list[np.ndarray] = []
 
-    Returns
-    -------
-    lines, owner
-        LineStrings (x=col, y=row) and, per line, the index into ``cell_ids``
-        (a cell in several pieces gives several lines).
-    """
-    import cv2
+    def add(self, geoms: np.ndarray, kind: str, other, target) -> None:
+        """``geoms`` took area from shapes of sample ``target`` because of sample ``other``."""
+        geoms = np.asarray(geoms, dtype=object).ravel()
+        if len(geoms) == 0:
+            return
+        n = len(geoms)
+        self.geoms.append(geoms)
+        self.kind.append(np.full(n, kind, dtype=object))
+        self.other.append(np.broadcast_to(np.asarray(other, dtype=np.int64), (n,)).copy())
+        self.target.append(np.broadcast_to(np.asarray(target, dtype=np.int64), (n,)).copy())
 
-    ids = np.asarray(cell_ids, dtype=np.int64)
-    if slices is None:
-        slices = ndi.find_objects(labels, max_label=int(ids.max()) if ids.size else 0)
-    coords: list[np.ndarray] = []
-    owner: list[int] = []
-    origin: list[tuple[int, int]] = []
-    find = cv2.findContours
-    for k, cid in enumerate(ids.tolist()):
-        sl = slices[cid - 1] if 0 < cid <= len(slices) else None
-        if sl is None:
-            raise DvpInputError(f"cell {cid} is not in the labels image; check the selection")
-        r0, c0 = max(sl[0].start - 1, 0), max(sl[1].start - 1, 0)
-        crop = (labels[r0:sl[0].stop + 1, c0:sl[1].stop + 1] == cid).view(np.uint8)
-        for cnt in find(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0]:
-            coords.append(cnt.reshape(-1, 2))
-            owner.append(k)
-            origin.append((c0, r0))
-    if not coords:
-        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
-    pts = np.concatenate(coords).astype(np.float64) + np.repeat(np.asarray(origin, float),
-                                                                 counts, axis=0)
-    ring_id = np.repeat(np.arange(len(coords)), counts)
-    lines = np.empty(len(coords), dtype=object)
-    big = counts >= 3
-    if big.any():  # rings: closed automatically
-        keep = big[ring_id]
-        lines[big] = shapely.linearrings(pts[keep], indices=np.cumsum(big)[ring_id[keep]] - 1)
-    small = np.flatnonzero(~big)
-    if small.size:  # one- or two-pixel-wide outlines: a (possibly zero-length) segment
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
-        a = pts[starts[small]]
-        b = pts[starts[small] + counts[small] - 1] + 1e-6
-        lines[small] = shapely.linestrings(np.stack([a, b], 1))
-    return lines, np.asarray(owner, dtype=np.int64)
-
-
-def outlines(lines: np.ndarray, distance: float, quad_segs: int = 3,
-             mitre: bool = False) -> np.ndarray:
-    """Filled polygons: contour lines buffered by ``distance`` pixels, holes filled."""
-    buf = shapely.buffer(lines, distance, quad_segs=quad_segs,
-                         join_style="mitre" if mitre else "round",
-                         cap_style="square" if mitre else "round")
-    return fill_holes(buf)
-
-
-def fill_holes(geoms: np.ndarray) -> np.ndarray:
-    """Replace every Polygon by its exterior (MultiPolygons: each part filled)."""
-    geoms = np.asarray(geoms, dtype=object)
-    out = geoms.copy()
-    tid = shapely.get_type_id(geoms)
-    poly = tid == 3
-    if poly.any():
-        out[poly] = shapely.polygons(shapely.get_exterior_ring(geoms[poly]))
-    multi = np.flatnonzero(tid == 6)
-    if multi.size:
-        parts, idx = shapely.get_parts(geoms[multi], return_index=True)
-        filled = shapely.polygons(shapely.get_exterior_ring(parts))
-        for m, grp in zip(multi, np.split(filled, np.flatnonzero(np.diff(idx)) + 1), strict=False):
-            out[m] = shapely.union_all(grp)
-    return out
-
-
-def cell_outlines(labels: np.ndarray, cell_ids: np.ndarray, margin_px: float = 0.0,
-                  quad_segs: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Polygons of cells (pixel edges), optionally dilated by ``margin_px``.
-
-    Returns ``(polygons, owner)`` as :func:`contour_lines`.
-    """
-    lines, owner = contour_lines(labels, cell_ids)
-    return outlines(lines, 0.5 + margin_px, quad_segs, mitre=margin_px <= 0), owner
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        if not self.geoms:
+            return (_EMPTY, np.empty(0, dtype=object), np.empty(0, dtype=np.int64),
+                    np.empty(0, dtype=np.int64))
+        return (np.concatenate(self.geoms), np.concatenate(self.kind),
+                np.concatenate(self.other), np.concatenate(self.target))
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,11 +192,12 @@ def _union_groups(geoms: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.
     return out, order[starts]
 
 
-def _explode(geoms: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _explode(geoms: np.ndarray, *keys: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Valid, non-empty Polygons of ``geoms`` and, per part, the matching ``keys`` entries."""
     geoms = shapely.make_valid(geoms) if not shapely.is_valid(geoms).all() else geoms
     parts, idx = shapely.get_parts(geoms, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & ~shapely.is_empty(parts)
-    return parts[keep], sample[idx[keep]]
+    return (parts[keep], *(np.asarray(k)[idx[keep]] for k in keys))
 
 
 def _subtract_grouped(geoms: np.ndarray, target: np.ndarray, cutters: np.ndarray) -> np.ndarray:
@@ -210,10 +211,63 @@ def _subtract_grouped(geoms: np.ndarray, target: np.ndarray, cutters: np.ndarray
     return out
 
 
+def _overlap_pairs(geoms: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i, j), i != j, of intersecting shapes of different samples."""
+    if len(geoms) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    si, sj = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    m = (sample[si] != sample[sj]) & (si != sj)
+    return si[m], sj[m]
+
+
+def _conflict_table(geoms: np.ndarray, sample: np.ndarray) -> pd.DataFrame:
+    si, sj = _overlap_pairs(geoms, sample)
+    keep = si < sj
+    if not keep.any():
+        return pd.DataFrame(columns=["sample_a", "sample_b", "n_pairs"])
+    a = np.minimum(sample[si[keep]], sample[sj[keep]])
+    b = np.maximum(sample[si[keep]], sample[sj[keep]])
+    return (pd.DataFrame({"sample_a": a, "sample_b": b}).value_counts()
+            .rename("n_pairs").reset_index())
+
+
+def _resolve_overlaps(geoms: np.ndarray, sample: np.ndarray, rule: str, cut: _Cutters,
+                      notes: list[str], what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Remove what two samples' shapes still share (``shrink``) or drop the later one."""
+    si, sj = _overlap_pairs(geoms, sample)
+    if len(si) == 0:
+        return geoms, sample
+    if rule == "drop":
+        later = np.maximum(sample[si], sample[sj])
+        loser = np.where(sample[si] == later, si, sj)
+        winner = np.where(sample[si] == later, sj, si)
+        first, pos = np.unique(loser, return_index=True)
+        cut.add(geoms[first], "dropped", sample[winner[pos]], sample[first])
+        keep = np.ones(len(geoms), dtype=bool)
+        keep[first] = False
+        notes.append(f"{len(first)} {what} shape(s) dropped: they overlapped an earlier "
+                     "sample's shape")
+        return geoms[keep], sample[keep]
+    cut.add(geoms[sj], "shrunk", sample[sj], sample[si])
+    return _subtract_grouped(geoms, si, geoms[sj]), sample
+
+
+def _clip(geoms: np.ndarray, frame, w: int, h: int) -> np.ndarray:
+    if len(geoms) == 0:
+        return geoms
+    b = shapely.bounds(geoms)
+    off = (b[:, 0] < -0.5) | (b[:, 1] < -0.5) | (b[:, 2] > w - 0.5) | (b[:, 3] > h - 0.5)
+    if off.any():
+        geoms = geoms.copy()
+        geoms[off] = shapely.intersection(geoms[off], frame)
+    return geoms
+
+
 def split_holes(geoms: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Split polygons with holes along a horizontal line through each hole.
 
     The LMD cuts outlines only; a hole would otherwise be cut out with the shape.
+    ``sample`` is carried along (any per-shape key works, e.g. the shape index).
     """
     from shapely.ops import split
 
@@ -243,6 +297,15 @@ def split_holes(geoms: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, np.n
         out_g.append(np.asarray(pieces, dtype=object))
         out_s.append(np.full(len(pieces), sample[k]))
     return np.concatenate(out_g), np.concatenate(out_s)
+
+
+def _per_cell(polys: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """One geometry per cell (index 0..n-1) from per-contour pieces."""
+    out = np.full(n, shapely.Polygon(), dtype=object)
+    if len(polys):
+        merged, first = _union_groups(polys, owner)
+        out[owner[first]] = merged
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -282,31 +345,41 @@ def build_shapes(
     ShapeResult
     """
     opt = options or ShapeOptions()
-    if opt.conflict not in ("shrink", "drop"):
-        raise DvpInputError(f"unknown conflict rule {opt.conflict!r}; use 'shrink' or 'drop'")
+    opt.validate()
     px = float(pixel_size_um)
     h, w = labels.shape
+    frame = shapely.box(-0.5, -0.5, w - 0.5, h - 0.5)
     ids = np.asarray(cell_ids, dtype=np.int64)
     csample = np.asarray(cell_sample, dtype=np.int64)
     notes: list[str] = []
+    cut = _Cutters()
+    cen = centroids if centroids is not None else label_centroids(labels)
+    gap = opt.gap_um / px
+    d = opt.dilate_um / px
 
-    # 1-2 contours and dilation ------------------------------------------------------------
+    # 1-2 contours, the cells themselves, dilation -------------------------------------------
     slices = ndi.find_objects(labels, max_label=int(ids.max())) if ids.size else []
     lines, owner = contour_lines(labels, ids, slices) if ids.size else (
         np.empty(0, dtype=object), np.empty(0, dtype=np.int64))
     line_sample = csample[owner]
-    dil = outlines(lines, 0.5 + max(opt.dilate_um, 0.0) / px, opt.quad_segs,
-                   mitre=opt.dilate_um <= 0)
-    # cells near another sample's cells: only these need their own outline (protection)
+    own = outlines(lines, 0.5, opt.quad_segs, mitre=True)  # pixel edges of each contour
+    cell_polys = _per_cell(own, owner, len(ids))
+    dil = outlines(lines, 0.5 + d, opt.quad_segs, mitre=d <= 0) if d > 0 else own
     if len(dil):
         i, j = shapely.STRtree(dil).query(dil, predicate="intersects")
     else:
         i = j = np.empty(0, dtype=np.int64)
     near_other = np.unique(i[line_sample[i] != line_sample[j]])
-    cells = outlines(lines[near_other], 0.5, opt.quad_segs, mitre=True)
-    cells_sample = line_sample[near_other]
+    # cells next to another sample's are cut out of its shapes; where they touch, by their
+    # exact pixel edges (the traced outline cuts diagonal corners into the neighbour)
+    near_cells = np.unique(owner[near_other])
+    cells = cell_polys[near_cells].copy()
+    touch = touching_other(labels, ids[near_cells], csample[near_cells])
+    if touch.any():
+        cells[touch] = pixel_outlines(labels, ids[near_cells[touch]], slices)
+    cells_sample = csample[near_cells]
 
-    # 3 merge within samples ------------------------------------------------------------------
+    # 3 merge within samples, smoothing --------------------------------------------------------
     if opt.merge and len(dil):
         same = (line_sample[i] == line_sample[j]) & (i < j)
         comp = _components(len(dil), i[same], j[same])
@@ -315,8 +388,6 @@ def build_shapes(
     shapes, first = _union_groups(dil, comp) if len(dil) else (dil, np.empty(0, np.int64))
     sample = line_sample[first]
     if opt.smooth_um > 0 and len(shapes):
-        # closing (buffer out, then in): joins the cells of a merged shape into one smooth cut;
-        # single cells are already smooth outlines
         multi = np.flatnonzero(np.bincount(comp)[comp[first]] > 1)
         r = opt.smooth_um / px
         shapes[multi] = shapely.buffer(shapely.buffer(shapes[multi], r, quad_segs=opt.quad_segs),
@@ -324,106 +395,112 @@ def build_shapes(
     shapes, sample = _explode(shapes, sample)
     shapes = fill_holes(shapes)
 
-    # 4 simplify ------------------------------------------------------------------------------
+    # 4 simplify -------------------------------------------------------------------------------
     if opt.simplify_um > 0 and len(shapes):
-        # Douglas-Peucker without topology bookkeeping (fast); the rare shape it breaks is
-        # repaired by make_valid in _explode below
         shapes = shapely.simplify(shapes, opt.simplify_um / px, preserve_topology=False)
         shapes, sample = _explode(shapes, sample)
-    is_region = np.zeros(len(shapes), dtype=bool)
-    if region_geoms is not None and len(region_geoms):
-        rg, rs = _explode(np.asarray(region_geoms, dtype=object),
-                          np.asarray(region_sample, dtype=np.int64))
-        shapes = np.concatenate([shapes, rg])
-        sample = np.concatenate([sample, rs])
-        is_region = np.r_[is_region, np.ones(len(rg), dtype=bool)]
+    shapes = _clip(shapes, frame, w, h)
+    conflicts = _conflict_table(shapes, sample)
 
-    frame = shapely.box(-0.5, -0.5, w - 0.5, h - 0.5)
+    # 5 protection of other samples' and unselected cells, contamination limit ----------------
+    nb_ids = np.empty(0, dtype=np.int64)
+    nb_polys = _EMPTY
     if len(shapes):
-        b = shapely.bounds(shapes)
-        off = (b[:, 0] < -0.5) | (b[:, 1] < -0.5) | (b[:, 2] > w - 0.5) | (b[:, 3] > h - 0.5)
-        if off.any():
-            shapes[off] = shapely.intersection(shapes[off], frame)
-
-    # 5 protection ----------------------------------------------------------------------------
-    gap = opt.gap_um / px
-    conflicts = pd.DataFrame(columns=["sample_a", "sample_b", "n_pairs"])
-    if len(shapes):
-        stree = shapely.STRtree(shapes)
-        si, sj = stree.query(shapes, predicate="intersects")
-        m = (sample[si] != sample[sj]) & (si < sj)
-        if m.any():
-            a = np.minimum(sample[si[m]], sample[sj[m]])
-            b = np.maximum(sample[si[m]], sample[sj[m]])
-            conflicts = (pd.DataFrame({"sample_a": a, "sample_b": b}).value_counts()
-                         .rename("n_pairs").reset_index())
         cut_t: list[np.ndarray] = []
         cut_g: list[np.ndarray] = []
         if len(cells):
-            # other samples' cells touched by a shape
-            ctree = shapely.STRtree(cells)
-            t, c = ctree.query(shapes, predicate="intersects")
+            t, c = shapely.STRtree(cells).query(shapes, predicate="intersects")
             keep = sample[t] != cells_sample[c]
             if keep.any():
+                # half the gap on each side: the two samples' cuts end gap_um apart
+                g = shapely.buffer(cells[c[keep]], gap / 2, quad_segs=1, join_style="mitre")
                 cut_t.append(t[keep])
-                cut_g.append(shapely.buffer(cells[c[keep]], gap, quad_segs=1,
-                                            join_style="mitre"))
-        # unselected cells whose centre lies in a (cell-derived) shape
-        cen = centroids if centroids is not None else label_centroids(labels)
+                cut_g.append(g)
+                cut.add(g, "other_cell", cells_sample[c[keep]], sample[t[keep]])
         foreign = ~np.isin(cen["cell_id"].to_numpy(), ids)
         fid = cen["cell_id"].to_numpy()[foreign]
         if fid.size:
             pts = shapely.points(cen["centroid_col"].to_numpy()[foreign],
                                  cen["centroid_row"].to_numpy()[foreign])
-            p, t = stree.query(pts, predicate="within")
-            keep = ~is_region[t]
-            if keep.any():
-                hit = np.unique(fid[p[keep]])
+            p, _t = shapely.STRtree(shapes).query(pts, predicate="within")
+            if p.size:
+                hit = np.unique(fid[p])
                 fpoly, _fown = cell_outlines(labels, hit)
-                fpoly = shapely.buffer(fpoly, gap, quad_segs=1, join_style="mitre")
-                ftree = shapely.STRtree(fpoly)
-                ft, fc = ftree.query(shapes, predicate="intersects")
-                ok = ~is_region[ft]
-                cut_t.append(ft[ok])
-                cut_g.append(fpoly[fc[ok]])
+                if opt.max_intrusion_um is None:  # with a limit: the cell itself, no gap
+                    fpoly = shapely.buffer(fpoly, gap, quad_segs=1, join_style="mitre")
+                ft, fc = shapely.STRtree(fpoly).query(shapes, predicate="intersects")
+                cut_t.append(ft)
+                cut_g.append(fpoly[fc])
+                cut.add(fpoly[fc], "enclosed", -1, sample[ft])
                 notes.append(f"{hit.size} unselected cell(s) cut out of shapes that enclosed them")
         if cut_t:
             shapes = _subtract_grouped(shapes, np.concatenate(cut_t), np.concatenate(cut_g))
-        # remaining overlaps between samples
-        stree = shapely.STRtree(shapes)
-        si, sj = stree.query(shapes, predicate="intersects")
-        m = (sample[si] != sample[sj]) & (si != sj)
-        if m.any():
-            si, sj = si[m], sj[m]
-            if opt.conflict == "drop":
-                later = np.maximum(sample[si], sample[sj])
-                loser = np.where(sample[si] == later, si, sj)
-                keep_mask = np.ones(len(shapes), dtype=bool)
-                keep_mask[np.unique(loser)] = False
-                notes.append(f"{int((~keep_mask).sum())} shape(s) dropped: they overlapped an "
-                             "earlier sample's shape")
-                shapes, sample = shapes[keep_mask], sample[keep_mask]
-            else:
-                shapes = _subtract_grouped(shapes, si, shapes[sj])
+        # unselected neighbours: the margin may enter them by at most max_intrusion_um
+        nb_ids = neighbour_ids(labels, ids, d + opt.smooth_um / px + 1.0)
+        if nb_ids.size:
+            npoly, nown = cell_outlines(labels, nb_ids)
+            nb_polys = _per_cell(npoly, nown, len(nb_ids))
+            if opt.max_intrusion_um is not None:
+                core = shapely.buffer(npoly, -opt.max_intrusion_um / px, quad_segs=opt.quad_segs,
+                                      join_style="mitre")
+                core = core[~shapely.is_empty(core)]
+                if len(core):
+                    t, c = shapely.STRtree(core).query(shapes, predicate="intersects")
+                    if len(t):
+                        shapes = _subtract_grouped(shapes, t, core[c])
+                        notes.append(
+                            f"margin kept to {opt.max_intrusion_um:g} µm inside "
+                            f"{len(np.unique(c))} unselected neighbouring cell part(s)")
+        shapes, sample = _explode(shapes, sample)
+        shapes, sample = _resolve_overlaps(shapes, sample, opt.conflict, cut, notes, "cell")
         shapes, sample = _explode(shapes, sample)
 
-    # 6 holes, small pieces ---------------------------------------------------------------------
-    if len(shapes):
-        shapes, sample = split_holes(shapes, sample)
-        shapes = shapely.polygons(shapely.get_exterior_ring(shapes))
-    area_um2 = shapely.area(shapes) * px * px if len(shapes) else np.empty(0)
-    small = area_um2 < opt.min_area_um2
-    n_small = int(small.sum())
-    shapes, sample = shapes[~small], sample[~small]
+    # 6 regions: cut as drawn, around the cell samples inside them ------------------------------
+    is_region = np.zeros(len(shapes), dtype=bool)
+    if region_geoms is not None and len(region_geoms):
+        rg, rs = _explode(np.asarray(region_geoms, dtype=object),
+                          np.asarray(region_sample, dtype=np.int64))
+        rg = _clip(rg, frame, w, h)
+        rg, rs = _explode(rg, rs)
+        rconf = _conflict_table(rg, rs)
+        if len(rconf):
+            conflicts = pd.concat([conflicts, rconf], ignore_index=True)
+        # the cut shapes of cell samples, and every selected cell, are kept out of regions
+        keepout = np.concatenate([shapes, cell_polys[~shapely.is_empty(cell_polys)]])
+        keep_s = np.concatenate([sample, csample[~shapely.is_empty(cell_polys)]])
+        if len(keepout) and len(rg):
+            t, c = shapely.STRtree(keepout).query(rg, predicate="intersects")
+            m = rs[t] != keep_s[c]
+            if m.any():
+                g = shapely.buffer(keepout[c[m]], gap, quad_segs=1, join_style="mitre")
+                cut.add(g, "region_carve", keep_s[c[m]], rs[t[m]])
+                rg = _subtract_grouped(rg, t[m], g)
+                notes.append(f"{len(np.unique(t[m]))} region piece(s) cut around the cells of "
+                             "other samples inside them")
+        rg, rs = _explode(rg, rs)
+        rg, rs = _resolve_overlaps(rg, rs, opt.conflict, cut, notes, "region")
+        rg, rs = _explode(rg, rs)
+        shapes = np.concatenate([shapes, rg])
+        sample = np.concatenate([sample, rs])
+        is_region = np.r_[is_region, np.ones(len(rg), dtype=bool)]
 
-    # coverage check ----------------------------------------------------------------------------
+    # 7 holes, small pieces ----------------------------------------------------------------------
+    n_small = 0
+    if len(shapes):
+        shapes, src = split_holes(shapes, np.arange(len(shapes)))
+        sample, is_region = sample[src], is_region[src]
+        shapes = shapely.polygons(shapely.get_exterior_ring(shapes))
+        small = shapely.area(shapes) * px * px < opt.min_area_um2
+        n_small = int(small.sum())
+        cut.add(shapes[small], "small", -1, sample[small])
+        shapes, sample, is_region = shapes[~small], sample[~small], is_region[~small]
+
+    # coverage check (centres) -----------------------------------------------------------------
     lost = np.empty(0, dtype=np.int64)
     if ids.size:
-        cen = centroids if centroids is not None else label_centroids(labels)
         sel = cen.set_index("cell_id").reindex(ids)
         pts = shapely.points(sel["centroid_col"].to_numpy(), sel["centroid_row"].to_numpy())
-        tree = shapely.STRtree(shapes)
-        p, t = tree.query(pts, predicate="within")
+        p, t = shapely.STRtree(shapes).query(pts, predicate="within")
         good = sample[t] == csample[p]
         covered = np.zeros(len(ids), dtype=bool)
         covered[p[good]] = True
@@ -431,27 +508,9 @@ def build_shapes(
         wrong = p[~good]
         if wrong.size:  # pragma: no cover - protection above makes this impossible
             raise RuntimeError(f"cell {ids[wrong[0]]} lies in a shape of another sample")
+    cg, ck, co, ct = cut.arrays()
     return ShapeResult(np.asarray(shapes, dtype=object), np.asarray(sample, dtype=np.int64),
-                       conflicts, lost, n_small, notes)
-
-
-def label_centroids(labels: np.ndarray, block_rows: int = 1024) -> pd.DataFrame:
-    """Centroid (row, col) and pixel count of every label, by row blocks (bincount)."""
-    labels = np.asarray(labels)
-    n = int(labels.max()) + 1 if labels.size else 1
-    cnt = np.zeros(n)
-    sr = np.zeros(n)
-    sc = np.zeros(n)
-    cols = np.arange(labels.shape[1], dtype=np.float64)
-    for r0 in range(0, labels.shape[0], block_rows):
-        blk = labels[r0:r0 + block_rows]
-        flat = blk.ravel().astype(np.intp, copy=False)
-        rr = np.repeat(np.arange(r0, r0 + blk.shape[0], dtype=np.float64), blk.shape[1])
-        cc = np.tile(cols, blk.shape[0])
-        cnt += np.bincount(flat, minlength=n)
-        sr += np.bincount(flat, weights=rr, minlength=n)
-        sc += np.bincount(flat, weights=cc, minlength=n)
-    ids = np.flatnonzero(cnt)
-    ids = ids[ids > 0]
-    return pd.DataFrame({"cell_id": ids, "centroid_row": sr[ids] / cnt[ids],
-                         "centroid_col": sc[ids] / cnt[ids], "n_pixels": cnt[ids].astype(int)})
+                       conflicts, lost, n_small, notes, is_region=is_region,
+                       cell_polys=cell_polys, cutters=cg, cutter_kind=ck, cutter_other=co,
+                       cutter_target=ct,
+                       neighbour_ids=nb_ids, neighbour_polys=nb_polys)

@@ -154,14 +154,20 @@ def regions(spec: SampleSpec) -> dict[str, Any]:
 
 
 def regions_geojson(region_geoms: dict[str, Any]) -> dict[str, Any]:
-    """Regions as a QuPath-style GeoJSON FeatureCollection of annotations."""
+    """Regions as a QuPath-style GeoJSON FeatureCollection of annotations.
+
+    Coordinates in QuPath's frame (pixel corners at integers: +0.5, see
+    :mod:`napari_dvp.core.geojson._pixels`), as QuPath would export them.
+    """
+    from ..geojson import to_qupath
+
     features = []
     for name, geom in region_geoms.items():
         if geom.is_empty:
             continue
         features.append({
             "type": "Feature",
-            "geometry": mapping(geom),
+            "geometry": mapping(to_qupath(geom)),
             "properties": {
                 "objectType": "annotation",
                 "name": name,
