@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from napari_dvp.core.review.edits import cell_box
 from qtpy.QtCore import Qt
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
@@ -12,6 +11,7 @@ from napari_dvp._qt.review.table import OVERLAY, camera_of
 from napari_dvp._qt.review.widget import SPLIT, ReviewWidget
 from napari_dvp.core.measure import measure_cells
 from napari_dvp.core.review import qc
+from napari_dvp.core.review.edits import cell_box
 from napari_dvp.core.synthetic import make_sample
 
 

@@ -194,3 +194,22 @@ def test_undo_redo_in_order_with_strokes():
     h.undo()
     h.delete(8)
     assert h.redo() is None, "a new edit forgets what could be redone"
+
+
+def test_decisions_undo_and_redo_with_the_edits():
+    lab, img, table = scene()
+    h = EditHistory(lab, img, NAMES, 0.5, table)
+    h.set_status([3], "rejected")
+    h.delete(4)
+    status = h.table.set_index("cell_id")["qc_status"]
+    assert status[3] == "rejected" and 4 not in status.index
+    assert h.undo().kind == "delete"
+    assert h.undo().description == "cell 3 rejected"
+    pd.testing.assert_frame_equal(h.table, table)
+    assert h.redo().kind == "decide"
+    assert h.table.set_index("cell_id").loc[3, "qc_status"] == "rejected"
+    h.use_table(h.table.assign(region="dermis"))  # another step added a column meanwhile
+    assert h.undo().kind == "decide"
+    row = h.table.set_index("cell_id").loc[3]
+    assert row["qc_status"] == table.set_index("cell_id").loc[3, "qc_status"]
+    assert row["region"] == "dermis", "a column added since the decision is kept"

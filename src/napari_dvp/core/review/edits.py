@@ -152,6 +152,14 @@ class EditHistory:
         self.undo_stack: list[Edit] = []
         self.redo_stack: list[Edit] = []
 
+    def use_table(self, table: pd.DataFrame) -> None:
+        """Work on ``table`` from now on (the cell table as other steps left it)."""
+        self.table = _sorted(ct.validate(table))
+
+    def box_of(self, cell_id: int) -> Box:
+        """Bounding box ``(r0, r1, c0, c1)`` of a cell (quick when the table has its centroid)."""
+        return self._box(cell_id)
+
     # ------------------------------------------------------------- helpers
     def _row(self, cell_id: int) -> pd.Series:
         hit = self.table.loc[self.table[ct.CELL_ID] == cell_id]
@@ -281,6 +289,19 @@ class EditHistory:
                             f"split cell {cell_id} into {cell_id}, "
                             + ", ".join(str(i) for i in new_ids))
 
+    def set_status(self, cell_ids: Sequence[int], status: str) -> Edit:
+        """Record a QC decision (``accepted``/``rejected``/``pending``) so that it can be undone."""
+        from .qc import set_status
+
+        ids = tuple(int(i) for i in cell_ids)
+        rows = self.table.loc[np.isin(self.table[ct.CELL_ID].to_numpy(), ids)].copy()
+        self.table = _sorted(set_status(self.table, list(ids), status))
+        what = ", ".join(map(str, ids))
+        edit = Edit("decide", (0, 0, 0, 0), np.empty((0, 0), self.labels.dtype), rows, ids,
+                    f"cell {what} {status}")
+        self._push(edit)
+        return edit
+
     def after_paint(self, box: Box, ids: Sequence[int], parents: dict[int, int] | None = None,
                     record: bool = True) -> Edit:
         """Update the table after pixels in ``box`` were painted.
@@ -314,10 +335,14 @@ class EditHistory:
         inverse = Edit(edit.kind, edit.box, self._snapshot(edit.box),
                        self.table.loc[touched].copy(), edit.touched, edit.description)
         self.labels[r0:r1, c0:c1] = edit.before
+        restored = edit.rows_before
+        newer = [c for c in self.table.columns if c not in restored.columns]
+        if newer and len(restored):  # columns another step added since keep their values
+            restored = restored.join(self.table.set_index(ct.CELL_ID)[newer], on=ct.CELL_ID)
         dtypes = self.table.dtypes.to_dict()
-        parts = [frame for frame in (self.table.loc[~touched], edit.rows_before) if len(frame)]
+        parts = [frame for frame in (self.table.loc[~touched], restored) if len(frame)]
         merged = pd.concat(parts, ignore_index=True) if parts else self.table.iloc[:0]
-        self.table = _sorted(merged.astype(dtypes))
+        self.table = _sorted(merged.reindex(columns=self.table.columns).astype(dtypes))
         return inverse
 
     def undo(self) -> Edit | None:
