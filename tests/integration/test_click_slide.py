@@ -13,21 +13,29 @@ import tifffile
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QLineEdit
 
+from napari_dvp._qt._common import cell_table_of
 from napari_dvp._qt._slide import current_slide
+from napari_dvp._qt.review.widget import ReviewWidget
 from napari_dvp._qt.slide.widget import SlideWidget
+from napari_dvp.cli import main
 from napari_dvp.core.slide import write_ome_tiff
+from napari_dvp.core.synthetic import make_sample
 
 pytestmark = pytest.mark.gui
 
 NAMES = ["DAPI", "panCK", "CD8", "CD163", "pSTAT1"]
 
 
+@pytest.fixture(scope="module")
+def sample():
+    return make_sample(size=256, seed=0)
+
+
 @pytest.fixture
-def files(tmp_path):
-    rng = np.random.default_rng(0)
-    img = rng.integers(100, 900, (5, 256, 256)).astype(np.uint16)
+def files(tmp_path, sample):
+    img = sample.image
     biopsy = write_ome_tiff(tmp_path / "biopsy.ome.tif", img, NAMES, 0.5, tile=64)
-    nopx = tmp_path / "scan.tif"
+    nopx = tmp_path / "scan.tif"  # a scanner export that does not record its pixel size
     tifffile.imwrite(nopx, img[:2], photometric="minisblack")
     rgb = np.full((120, 160, 3), 230, np.uint8)
     rgb[30:90, 40:120] = (120, 40, 140)
@@ -46,10 +54,23 @@ def type_into(qtbot, spin, text: str) -> None:
     qtbot.keyClick(spin, Qt.Key.Key_Return)
 
 
-def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, errors, files):
+def docked(viewer, qtbot):
+    """The Slide and Review docks in one tab group, Slide in front, window at 1920 x 1080."""
+    viewer.window._qt_window.resize(1920, 1080)
+    slide, review = SlideWidget(viewer), ReviewWidget(viewer)
+    viewer.window.add_dock_widget(slide, name="Slide")
+    viewer.window.add_dock_widget(review, name="Review segmentation")
+    qtbot.waitUntil(lambda: slide._dock() is not None and review._dock() is not None)
+    qtbot.wait(50)
+    slide._dock().raise_()
+    qtbot.waitUntil(slide.isVisible)
+    return slide, review
+
+
+def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, errors, files,
+                                   screenshot_path):
     viewer = make_napari_viewer(show=True)
-    dock = SlideWidget(viewer)
-    viewer.window.add_dock_widget(dock, name="Slide")
+    dock, _review = docked(viewer, qtbot)
     click = clicker(dock)
 
     # open a slide that records its pixel size
@@ -74,6 +95,14 @@ def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, 
     warning = dock.pixel.line.text()
     assert "⚠" in warning and "0.5 µm assumed" in warning and "scan.tif does not record" in warning
     assert "≈ 0.13 × 0.13 mm (if the pixel size is right)" in dock.info.text()
+    viewer.layers["DAPI"].visible = False  # show the scan only
+    for name in NAMES[1:]:
+        viewer.layers[name].visible = False
+    viewer.reset_view()
+    dock._dock().raise_()
+    qtbot.wait(300)
+    assert dock.isVisible()
+    viewer.window._qt_window.grab().save(str(screenshot_path("slide_widget.png")))
 
     # derived layers are never offered as slides
     overlay = viewer.add_image(np.zeros((256, 256, 4), np.float32), rgb=True, name="QC state",
@@ -96,7 +125,7 @@ def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, 
     assert dock.pixel.line.text() == "Pixel size 0.325 µm (set by you)"
     assert "= 0.08 × 0.08 mm" in dock.info.text()
 
-    click.click("Forget mine")
+    click.click("Forget my value")
     assert current_slide(viewer).pixel.source == "assumed"
     assert tuple(cells.scale) == (0.5, 0.5) and "⚠" in dock.pixel.line.text()
     assert not dock.pixel.forget_btn.isEnabled()
@@ -157,3 +186,59 @@ def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, 
     assert len(viewer.layers) == n
     dialogs.done()
     assert not errors.warnings, errors.warnings
+
+
+def test_pixel_size_set_once_is_used_everywhere(make_napari_viewer, qtbot, clicker, dialogs,
+                                                errors, sample, tmp_path, capsys):
+    """The issue's check: a slide without a pixel size, set once in the Slide dock by typing;
+    the Review dock and ``napari-dvp measure`` then use that value."""
+    scan = tmp_path / "scan.tif"
+    tifffile.imwrite(scan, sample.image, photometric="minisblack")
+    viewer = make_napari_viewer(show=True)
+    slide_dock, review = docked(viewer, qtbot)
+    dialogs.open(scan)
+    clicker(slide_dock, check_all=False).click("Open slide")
+    # the cells, as Segment leaves them: on the slide's (assumed) scale
+    cells = viewer.add_labels(sample.labels.copy(), name="cells", scale=(0.5, 0.5),
+                              units=("um", "um"))
+    review_clicks = clicker(review, check_all=False)
+    counts = np.bincount(sample.labels.ravel())
+
+    def areas():
+        return cell_table_of(cells).set_index("cell_id")["area_um2"]
+
+    assert "⚠" in review.picker.note.text() and "0.5 µm assumed" in review.picker.note.text()
+    review._dock().raise_()
+    review_clicks.click("Find suspicious cells",
+                        wait_until=lambda: "area_um2" in cells.features.columns)
+    cid = int(areas().index[0])
+    assert areas()[cid] == pytest.approx(counts[cid] * 0.25)
+
+    # set it once, in the Slide dock, by typing
+    slide_dock._dock().raise_()
+    qtbot.waitUntil(slide_dock.isVisible)
+    type_into(qtbot, slide_dock.pixel.spin, "0.325")
+    assert current_slide(viewer).pixel.source == "user"
+    assert tuple(cells.scale) == pytest.approx((0.325, 0.325))
+    assert "pixel size 0.325 µm (set by you)" in review.picker.note.text()
+
+    # Review measures again with it (the table was measured at the old value)
+    review._dock().raise_()
+    review_clicks.click("Find suspicious cells",
+                        wait_until=lambda: areas()[cid] != pytest.approx(counts[cid] * 0.25))
+    assert "measured at 0.5 µm per pixel, the slide is now at 0.325 µm" in review.status.text()
+    assert areas()[cid] == pytest.approx(counts[cid] * 0.325 ** 2)
+
+    # the cells saved through napari (File › Save Selected Layers) carry it to the CLI
+    saved = tmp_path / "cells.ome.tif"
+    assert cells.save(str(saved), plugin="napari-dvp") == [str(saved)]
+    capsys.readouterr()
+    out = tmp_path / "cells.csv"
+    assert main(["measure", str(scan), str(saved), "--out", str(out)]) == 0
+    assert "pixel size 0.325 µm (from cells.ome.tif)" in capsys.readouterr().out
+    import pandas as pd
+
+    cli = pd.read_csv(out).set_index("cell_id")["area_um2"]
+    np.testing.assert_allclose(cli[areas().index].to_numpy(), areas().to_numpy(), rtol=1e-3)
+    dialogs.done()
+    assert not errors

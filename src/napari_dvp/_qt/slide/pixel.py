@@ -38,7 +38,7 @@ class PixelSizeBox(QWidget):
         self.line.setWordWrap(True)
         self.line.setTextFormat(Qt.TextFormat.RichText)
         grid.addWidget(self.line, 0, 0, 1, 4)
-        grid.addWidget(QLabel("Pixel size:"), 1, 0)
+        grid.addWidget(QLabel("Change to:"), 1, 0)
         self.spin = QDoubleSpinBox(decimals=4, minimum=0.01, maximum=50.0, singleStep=0.01,
                                    suffix=" µm")
         self.spin.setMinimumWidth(110)
@@ -52,7 +52,7 @@ class PixelSizeBox(QWidget):
                                 "marks are rescaled together, and every step measures with it")
         self.set_btn.clicked.connect(self._on_set)
         grid.addWidget(self.set_btn, 1, 2)
-        self.forget_btn = QPushButton("Forget mine")
+        self.forget_btn = QPushButton("Forget my value")
         self.forget_btn.setToolTip("Go back to the value the file records (or the assumed "
                                    "0.5 µm when it records none)")
         self.forget_btn.clicked.connect(self._on_forget)
@@ -66,7 +66,8 @@ class PixelSizeBox(QWidget):
             self.line.setText("")
             return
         px = slide.pixel
-        text = px.describe(slide.name)
+        text = px.describe(slide.name, advice="enter the value from the scanner's report "
+                                              "below (0.5 µm at 20x, 0.25 µm at 40x)")
         text = text[:1].upper() + text[1:]
         self.line.setText(text if px.measured else
                           f'<span style="{WARN}">⚠ <b>{text}</b></span>')

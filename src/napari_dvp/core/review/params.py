@@ -42,7 +42,7 @@ class QcThresholds:
         help="flag cells whose nuclear signal is below this fraction of the typical cell's "
              "(a cell without a nucleus is often background); 0 switches the flag off")
     min_solidity: float = param(
-        0.8, label="Min. solidity", min=0, max=1, step=0.05, decimals=2,
+        0.8, label="Min. shape solidity", min=0, max=1, step=0.05, decimals=2,
         help="flag ragged or merged shapes: area / area of the convex hull below this")
     flag_border: bool = param(
         True, label="Flag cells cut by the image border",
