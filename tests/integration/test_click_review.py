@@ -28,7 +28,7 @@ from napari_dvp.core.review import qc
 from napari_dvp.core.review.edits import cell_box
 from napari_dvp.core.synthetic import make_sample
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 SHIFT, CTRL = Qt.KeyboardModifier.ShiftModifier, Qt.KeyboardModifier.ControlModifier
 
@@ -73,7 +73,7 @@ def biopsy(make_napari_viewer):
     """The viewer with the 256-px synthetic biopsy (+ hidden ground truth) and bare cells."""
     sample = make_sample(size=256, seed=0)
     viewer = make_napari_viewer(show=True)
-    viewer.window._qt_window.resize(1920, 1080)
+    viewer.window._qt_window.resize(1100, 700)  # small while clicking: software OpenGL is slow
     for data, kwargs, kind in sample_layer_data(sample):
         getattr(viewer, f"add_{kind}")(data, **kwargs)
     cells = viewer.add_labels(sample.labels.copy(), name="cells", scale=(0.5, 0.5),
@@ -158,6 +158,7 @@ def test_click_every_review_control(biopsy, qtbot, clicker, dialogs, errors, mon
     assert cells.selected_label == cid
     outline = viewer.layers[OUTLINE]
     assert role_of(outline) == "preview" and tuple(outline.scale) == (0.5, 0.5)
+    assert outline.shape_type == ["path"] * len(outline.data)
     r0, r1, c0, c1 = cell_box(cells.data, cid)
     pts = np.vstack(outline.data)
     np.testing.assert_allclose([pts[:, 0].min(), pts[:, 0].max()], [r0 - 0.5, r1 - 0.5])
@@ -300,10 +301,16 @@ def test_click_every_review_control(biopsy, qtbot, clicker, dialogs, errors, mon
 
     # screenshot: the dock in the tab group, a flagged cell outlined
     viewer.layers.remove(SPLIT)
+    viewer.window._qt_window.resize(1920, 1080)
+    qtbot.wait(50)
+    viewer.window._qt_window.resizeDocks([dock._dock()], [560], Qt.Orientation.Horizontal)
+    qtbot.wait(100)
     click_row(qtbot, dock, 2)
     camera_of(viewer).zoom = 9
     dock._dock().raise_()
     qtbot.wait(300)
+    outline = viewer.layers[OUTLINE]
+    assert len(outline.data) and np.allclose(outline.edge_color, [0, 229 / 255, 1, 1])
     viewer.window._qt_window.grab().save(str(screenshot_path("review_widget.png")))
     dialogs.done()
 

@@ -21,7 +21,7 @@ from napari_dvp.cli import main
 from napari_dvp.core.slide import write_ome_tiff
 from napari_dvp.core.synthetic import make_sample
 
-pytestmark = pytest.mark.gui
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 NAMES = ["DAPI", "panCK", "CD8", "CD163", "pSTAT1"]
 
@@ -55,8 +55,8 @@ def type_into(qtbot, spin, text: str) -> None:
 
 
 def docked(viewer, qtbot):
-    """The Slide and Review docks in one tab group, Slide in front, window at 1920 x 1080."""
-    viewer.window._qt_window.resize(1920, 1080)
+    """The Slide and Review docks in one tab group, Slide in front."""
+    viewer.window._qt_window.resize(1100, 700)  # small while clicking: software OpenGL is slow
     slide, review = SlideWidget(viewer), ReviewWidget(viewer)
     viewer.window.add_dock_widget(slide, name="Slide")
     viewer.window.add_dock_widget(review, name="Review segmentation")
@@ -95,14 +95,23 @@ def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, 
     warning = dock.pixel.line.text()
     assert "⚠" in warning and "0.5 µm assumed" in warning and "scan.tif does not record" in warning
     assert "≈ 0.13 × 0.13 mm (if the pixel size is right)" in dock.info.text()
+    inner = dock.body.parentWidget()  # nothing cut off in a narrow dock (1366 x 768: ~450 px)
+    assert dock.width() < 450
+    assert inner.minimumSizeHint().width() <= dock.width()
+    assert _review.body.parentWidget().minimumSizeHint().width() <= dock.width()
     viewer.layers["DAPI"].visible = False  # show the scan only
     for name in NAMES[1:]:
         viewer.layers[name].visible = False
+    viewer.window._qt_window.resize(1920, 1080)
+    qtbot.wait(50)
+    viewer.window._qt_window.resizeDocks([dock._dock()], [560], Qt.Orientation.Horizontal)
+    qtbot.wait(100)
     viewer.reset_view()
     dock._dock().raise_()
     qtbot.wait(300)
     assert dock.isVisible()
     viewer.window._qt_window.grab().save(str(screenshot_path("slide_widget.png")))
+    viewer.window._qt_window.resize(1100, 700)
 
     # derived layers are never offered as slides
     overlay = viewer.add_image(np.zeros((256, 256, 4), np.float32), rgb=True, name="QC state",

@@ -18,6 +18,8 @@ from .._slide import ROLE, level0
 OVERLAY = "QC state"
 OUTLINE = "current cell"
 OUTLINE_COLOUR = "#00e5ff"
+WIDTH = 1.0
+"""Outline width in pixels of the slide (thicker on screen as you zoom in)."""
 """Cyan: stands out against the QC colours (grey, orange, green, red) and the stains."""
 
 
@@ -85,17 +87,19 @@ class CellOutline:
         cid = int(layer.selected_label) if layer is not None else 0
         lines = cell_outline(level0(layer), cid, hint=self.hint_of(cid)) if cid > 0 else []
         if not lines:
-            if OUTLINE in self.viewer.layers:
+            if OUTLINE in self.viewer.layers and len(self.viewer.layers[OUTLINE].data):
                 self.viewer.layers[OUTLINE].data = []
             return
         if OUTLINE not in self.viewer.layers:
             active = self.viewer.layers.selection.active
-            self.viewer.add_shapes(lines, shape_type="path", name=OUTLINE, edge_width=1.0,
-                                   edge_color=OUTLINE_COLOUR, metadata={ROLE: "preview"},
-                                   **_look(layer))
+            shapes = self.viewer.add_shapes(lines, shape_type="path", name=OUTLINE,
+                                            edge_width=WIDTH, edge_color=OUTLINE_COLOUR,
+                                            metadata={ROLE: "preview"}, **_look(layer))
+            shapes.current_edge_color, shapes.current_edge_width = OUTLINE_COLOUR, WIDTH
             self.viewer.layers.selection.active = active or layer
             return
         shapes = self.viewer.layers[OUTLINE]
-        shapes.scale, shapes.translate = layer.scale[-2:], layer.translate[-2:]
-        shapes.data = []
-        shapes.add_paths(lines, edge_width=1.0, edge_color=OUTLINE_COLOUR)
+        for attr in ("scale", "translate"):  # setting them redraws: only when they differ
+            if not np.allclose(getattr(shapes, attr), getattr(layer, attr)[-2:]):
+                setattr(shapes, attr, getattr(layer, attr)[-2:])
+        shapes.data = [(line, "path") for line in lines]

@@ -18,15 +18,21 @@ class DataFrameModel(QAbstractTableModel):
 
     def __init__(self, frame: pd.DataFrame | None = None, parent=None):
         super().__init__(parent)
-        self._df = pd.DataFrame() if frame is None else frame.reset_index(drop=True)
+        self.set_frame(pd.DataFrame() if frame is None else frame)
 
     @property
     def frame(self) -> pd.DataFrame:
         return self._df
 
     def set_frame(self, frame: pd.DataFrame) -> None:
+        """Show ``frame`` (texts and sort keys are made once here, not per paint)."""
         self.beginResetModel()
         self._df = frame.reset_index(drop=True)
+        columns = [self._df[c].to_numpy() for c in self._df.columns]
+        self._keys = [[v.item() if isinstance(v, np.generic) else v for v in col]
+                      for col in columns]
+        self._texts = [[f"{v:.1f}" if isinstance(v, float) else str(v) for v in keys]
+                       for keys in self._keys]
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
@@ -38,13 +44,10 @@ class DataFrameModel(QAbstractTableModel):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        value = self._df.iat[index.row(), index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            if isinstance(value, float | np.floating):
-                return f"{value:.1f}"
-            return str(value)
+            return self._texts[index.column()][index.row()]
         if role == Qt.ItemDataRole.UserRole:  # sort key
-            return value.item() if isinstance(value, np.generic) else value
+            return self._keys[index.column()][index.row()]
         return None
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):

@@ -37,7 +37,7 @@ class PixelSizeBox(QWidget):
         self.line = QLabel()
         self.line.setWordWrap(True)
         self.line.setTextFormat(Qt.TextFormat.RichText)
-        grid.addWidget(self.line, 0, 0, 1, 4)
+        grid.addWidget(self.line, 0, 0, 1, 3)
         grid.addWidget(QLabel("Change to:"), 1, 0)
         self.spin = QDoubleSpinBox(decimals=4, minimum=0.01, maximum=50.0, singleStep=0.01,
                                    suffix=" µm")
@@ -56,8 +56,8 @@ class PixelSizeBox(QWidget):
         self.forget_btn.setToolTip("Go back to the value the file records (or the assumed "
                                    "0.5 µm when it records none)")
         self.forget_btn.clicked.connect(self._on_forget)
-        grid.addWidget(self.forget_btn, 1, 3)
-        grid.setColumnStretch(4, 1)
+        grid.addWidget(self.forget_btn, 2, 2)
+        grid.setColumnStretch(1, 1)
 
     def show_slide(self, slide: Slide | None) -> None:
         """Show ``slide``'s pixel size and its source (nothing when there is no slide)."""
