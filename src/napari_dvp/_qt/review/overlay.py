@@ -18,6 +18,8 @@ from .._slide import ROLE, level0
 OVERLAY = "QC state"
 OUTLINE = "current cell"
 OUTLINE_COLOUR = "#00e5ff"
+SCAN_LIMIT = 4096 * 4096
+"""Largest labels image searched whole for a cell not in the table (e.g. before measuring)."""
 WIDTH = 1.0
 """Outline width in pixels of the slide (thicker on screen as you zoom in)."""
 """Cyan: stands out against the QC colours (grey, orange, green, red) and the stains."""
@@ -85,7 +87,11 @@ class CellOutline:
         """Redraw the outline of the selected cell (none when no cell is selected)."""
         layer = self.layer
         cid = int(layer.selected_label) if layer is not None else 0
-        lines = cell_outline(level0(layer), cid, hint=self.hint_of(cid)) if cid > 0 else []
+        hint = self.hint_of(cid) if cid > 0 else None
+        labels = level0(layer) if layer is not None else None
+        # without a centroid the whole labels image is searched: only when it is small
+        small = labels is not None and labels.shape[-2] * labels.shape[-1] <= SCAN_LIMIT
+        lines = cell_outline(labels, cid, hint=hint) if cid > 0 and (hint or small) else []
         if not lines:
             if OUTLINE in self.viewer.layers and len(self.viewer.layers[OUTLINE].data):
                 self.viewer.layers[OUTLINE].data = []
