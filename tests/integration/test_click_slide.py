@@ -187,6 +187,13 @@ def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, 
     assert not dock.channels.contrast.isEnabled()
     assert current_slide(viewer).stain == "brightfield"
 
+    # channels a project put back (they name their file in metadata["path"]): one slide
+    for c in range(2):
+        viewer.add_image(np.zeros((32, 32), np.uint16), name=f"restored {c}", units=("um", "um"),
+                         scale=(0.5, 0.5), metadata={"path": "/data/restored.ome.tif",
+                                                     "channel_index": c})
+    assert dock.slide_combo.currentText() == "restored.ome.tif" and table.rowCount() == 2
+
     # a damaged file: one notification, nothing added
     n = len(viewer.layers)
     dialogs.open(files["broken"])
