@@ -255,7 +255,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     np.testing.assert_allclose(marks2.data, viewer.layers[CAL_LAYER].data)
     np.testing.assert_allclose(marks2.scale, viewer.layers[CAL_LAYER].scale)
     # only overlays computed from the cells are not saved (they are recomputed)
-    lost = {"QC state", "cell classes", "LMD preview (by well)", overlay.name}
+    lost = {"QC state", "current cell", "cell classes", "LMD preview (by well)", overlay.name}
     assert set(names) - set(names2) <= lost, (names, names2)
     for w in (project, project2):
         w.saver.close(flush=False)

@@ -20,10 +20,28 @@ def test_info_prints_what_the_slide_holds(tmp_path, capsys):
     assert facts["pyramid_levels"] >= 2
     assert facts["kind"] == "fluorescence"
     assert main(["info", str(path)]) == 0
-    assert "0.35 x 0.3 mm" in capsys.readouterr().out
+    assert "700 × 600 px = 0.35 × 0.30 mm" in capsys.readouterr().out
 
 
 def test_info_missing_file_is_one_line_exit_2(tmp_path, capsys):
     assert main(["info", str(tmp_path / "nope.ome.tif")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nope.ome.tif" in err
+
+
+def test_info_without_pixel_size_says_it_is_assumed(tmp_path, capsys):
+    import tifffile
+
+    path = tmp_path / "bare.tif"
+    tifffile.imwrite(path, np.zeros((3, 400, 500), np.uint16), photometric="minisblack")
+    assert main(["info", str(path), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["pixel_size_um"] == 0.5 and facts["pixel_size_source"] == "assumed"
+    assert facts["size_mm"] == [0.25, 0.2]
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "0.5 µm assumed: a typical 20x scan; bare.tif does not record it" in out
+    assert "≈ 0.25 × 0.20 mm (if the pixel size is right)" in out
+    assert main(["info", str(path), "--pixel-size-um", "0.25"]) == 0
+    out = capsys.readouterr().out
+    assert "0.25 µm (set by you)" in out and "= 0.12 × 0.10 mm" in out

@@ -71,3 +71,47 @@ def test_bad_suffix_and_channel(files, tmp_path, capsys):
                  "--nuclear-channel", "Hoechst"]) == 2
     assert "no channel 'Hoechst'" in capsys.readouterr().err
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_pixel_size_by_the_one_rule(files, tmp_path, capsys):
+    """No pixel size in the files: the assumed 0.5 µm, said once; the labels' or the user's win."""
+    from napari_dvp.core.slide import write_labels
+
+    _, _, lab, img = files
+    bare = tmp_path / "bare.tif"
+    tifffile.imwrite(bare, img, photometric="minisblack")
+    plain_labels = tmp_path / "plain_labels.tif"
+    tifffile.imwrite(plain_labels, lab)
+    out = tmp_path / "cells.csv"
+    assert main(["measure", str(bare), str(plain_labels), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "0.5 µm assumed" in captured.err and "bare.tif does not record it" in captured.err
+    area = pd.read_csv(out).set_index("cell_id")["area_um2"]
+    assert area[1] == pytest.approx((lab == 1).sum() * 0.25)
+
+    recorded = write_labels(tmp_path / "cells.ome.tif", lab, pixel_size_um=0.325)
+    assert main(["measure", str(bare), str(recorded), "--out", str(out), "--min-area-um2",
+                 "5", "--overwrite"]) == 0
+    assert "pixel size 0.325 µm (from cells.ome.tif)" in capsys.readouterr().out
+    area = pd.read_csv(out).set_index("cell_id")["area_um2"]
+    assert area[1] == pytest.approx((lab == 1).sum() * 0.325 ** 2)
+
+    assert main(["measure", str(bare), str(recorded), "--out", str(out),
+                 "--pixel-size-um", "0.25", "--no-flag-border", "--overwrite"]) == 0
+    assert "pixel size 0.25 µm (set by you)" in capsys.readouterr().out
+    table = pd.read_csv(out).set_index("cell_id")
+    assert table.loc[1, "area_um2"] == pytest.approx((lab == 1).sum() * 0.0625)
+    assert not table["qc_border"].any()
+
+
+def test_bad_threshold_and_pixel_size_are_one_line(files, tmp_path, capsys):
+    image, labels, _, _ = files
+    out = tmp_path / "c.csv"
+    assert main(["measure", str(image), str(labels), "--out", str(out),
+                 "--min-area-um2", "700"]) == 2
+    assert "not below the maximum" in capsys.readouterr().err
+    assert main(["measure", str(image), str(labels), "--out", str(out),
+                 "--pixel-size-um", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--pixel-size-um: 0 is outside (0, 1000]" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -96,7 +96,9 @@ def test_after_paint_updates_touched_rows():
     lab[lab == 99] = 0  # erase it
     h.after_paint((r0, r0 + 4, c0, c1), [99])
     assert 99 not in h.table.cell_id.tolist()
-    assert not h.undo_stack
+    # two strokes: two paint marks in the undo order, pixels are napari's to undo
+    assert [e.kind for e in h.undo_stack] == ["paint", "paint"]
+    assert h.undo_stack[-1].touched == (99,)
     # untouched rows untouched
     others = ~before.cell_id.isin([5, 99])
     pd.testing.assert_frame_equal(
@@ -144,7 +146,70 @@ def test_random_edits_undo_exactly(ops):
             continue  # e.g. merge with itself, a line that does not cut
         done += 1
         assert_consistent(lab, img, h)
+    lab_end, table_end = lab.copy(), h.table.copy()
     for _ in range(done):
         h.undo()
     np.testing.assert_array_equal(lab, lab0)
     pd.testing.assert_frame_equal(h.table, table0)
+    for _ in range(done):
+        assert h.redo() is not None
+    assert h.redo() is None
+    np.testing.assert_array_equal(lab, lab_end)
+    pd.testing.assert_frame_equal(h.table, table_end)
+
+
+def test_undo_redo_in_order_with_strokes():
+    """Edits and paint strokes are undone last-first; a new edit forgets the redo list."""
+    lab, img, table = scene()
+    h = EditHistory(lab, img, NAMES, 0.5, table)
+    lab0, table0 = lab.copy(), h.table.copy()
+    h.delete(4)
+    r0, _r1, c0, c1 = cell_box(lab, 5)
+    painted = lab[r0:r0 + 3, c0:c1].copy()
+    lab[r0:r0 + 3, c0:c1][painted == 5] = 0  # a stroke of the eraser
+    h.after_paint((r0, r0 + 3, c0, c1), [5])
+    h.merge(6, 7)
+    after_all = lab.copy(), h.table.copy()
+    assert [e.kind for e in h.undo_stack] == ["delete", "paint", "merge"]
+
+    assert h.undo().kind == "merge"
+    mark = h.undo()
+    assert mark.kind == "paint" and mark.touched == (5,)
+    lab[r0:r0 + 3, c0:c1] = painted  # what napari's own undo does with the pixels
+    h.after_paint(mark.box, mark.touched, record=False)
+    assert h.undo().kind == "delete"
+    np.testing.assert_array_equal(lab, lab0)
+    pd.testing.assert_frame_equal(h.table, table0, atol=1e-6)  # cell 5 re-measured in a box
+    assert_consistent(lab, img, h)
+
+    assert h.redo().kind == "delete"
+    mark = h.redo()
+    assert mark.kind == "paint"
+    lab[r0:r0 + 3, c0:c1][painted == 5] = 0  # napari's redo
+    h.after_paint(mark.box, mark.touched, record=False)
+    assert h.redo().kind == "merge"
+    np.testing.assert_array_equal(lab, after_all[0])
+    pd.testing.assert_frame_equal(h.table, after_all[1], atol=1e-6)
+
+    h.undo()
+    h.delete(8)
+    assert h.redo() is None, "a new edit forgets what could be redone"
+
+
+def test_decisions_undo_and_redo_with_the_edits():
+    lab, img, table = scene()
+    h = EditHistory(lab, img, NAMES, 0.5, table)
+    h.set_status([3], "rejected")
+    h.delete(4)
+    status = h.table.set_index("cell_id")["qc_status"]
+    assert status[3] == "rejected" and 4 not in status.index
+    assert h.undo().kind == "delete"
+    assert h.undo().description == "cell 3 rejected"
+    pd.testing.assert_frame_equal(h.table, table)
+    assert h.redo().kind == "decide"
+    assert h.table.set_index("cell_id").loc[3, "qc_status"] == "rejected"
+    h.use_table(h.table.assign(region="dermis"))  # another step added a column meanwhile
+    assert h.undo().kind == "decide"
+    row = h.table.set_index("cell_id").loc[3]
+    assert row["qc_status"] == table.set_index("cell_id").loc[3, "qc_status"]
+    assert row["region"] == "dermis", "a column added since the decision is kept"

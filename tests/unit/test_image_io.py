@@ -431,7 +431,11 @@ def test_layer_data_rgb_single_level(tmp_path):
         (data, kw, kind), = layer_data(im)
     assert kind == "image"
     assert kw["rgb"] and kw["name"] == "he" and not kw["multiscale"]
-    assert kw["scale"] == (1.0, 1.0) and data.shape == (64, 80, 3)
+    assert data.shape == (64, 80, 3)
+    # no pixel size in the file: the one rule's assumed 0.5 µm, and it says so
+    assert kw["scale"] == (0.5, 0.5) and kw["units"] == ("um", "um")
+    assert kw["metadata"]["pixel_size_um"] == 0.5
+    assert kw["metadata"]["pixel_size_source"] == "assumed"
 
 
 def test_channel_colormaps():

@@ -63,9 +63,13 @@ def level0(layer: Layer) -> Any:
 
 
 def slide_key(layer: Layer) -> str:
-    """Which slide an image layer shows: the file it came from, else its own name."""
+    """Which slide an image layer shows: the file it came from, else its own name.
+
+    ``metadata["path"]`` counts too (a project puts the channels of one file back with it).
+    """
     meta = layer.metadata or {}
-    return str(meta.get("slide") or getattr(layer.source, "path", None) or f"layer: {layer.name}")
+    return str(meta.get("slide") or meta.get("path") or getattr(layer.source, "path", None)
+               or f"layer: {layer.name}")
 
 
 def _is_slide_image(layer: Layer) -> bool:

@@ -18,17 +18,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image", type=Path, help="the tissue image (OME-TIFF, TIFF, zarr …)")
     parser.add_argument("labels", type=Path, help="labels image of the same size (.tif, .zarr)")
     parser.add_argument("--out", type=Path, required=True, help="cell table: .csv or .parquet")
+    from ..core.review.params import QcThresholds
+    from ._params import add_params
+
     parser.add_argument("--pixel-size-um", type=float_range(0, 1000, lo_open=True), default=None,
-                        help="pixel size in µm if neither file says (default: from the files)")
+                        help="pixel size in µm (default: the one the image, else the labels, "
+                             "records; else an assumed 0.5 µm, with a warning)")
     parser.add_argument("--nuclear-channel", default=None,
                         help="channel for the low-nuclear-signal QC flag (default: DAPI/Hoechst "
                              "if present)")
-    parser.add_argument("--min-area-um2", type=float_range(0), default=None,
-                        help="QC: smallest cell")
-    parser.add_argument("--max-area-um2", type=float_range(0), default=None,
-                        help="QC: largest cell")
-    parser.add_argument("--min-solidity", type=float_range(0, 1), default=None,
-                        help="QC: odd shape below")
+    add_params(parser.add_argument_group("QC flags"), QcThresholds)
     parser.add_argument("--no-qc", action="store_true", help="do not add QC flag columns")
     add_overwrite(parser)
 
@@ -49,8 +48,11 @@ def _run(args: argparse.Namespace, staged: Path) -> int:
     from ..core.errors import DvpInputError
     from ..core.measure import measure_cells_iter
     from ..core.progress import run_to_end
-    from ..core.review.qc import QcThresholds, flag_cells
+    from ..core.review.params import QcThresholds
+    from ..core.review.qc import flag_cells
     from ..core.slide import open_image, open_labels
+    from ..core.slide.model import pixel_size_rule
+    from ._params import params_from_args
 
     out: Path = args.out
     t0 = time.perf_counter()
@@ -67,16 +69,20 @@ def _run(args: argparse.Namespace, staged: Path) -> int:
                 f"image {args.image.name} is {data.shape[1]}×{data.shape[2]}; "
                 "use the labels made from this image (full resolution)"
             )
-        px = args.pixel_size_um or img.pixel_size_um or lab_px
-        if px is None:
-            raise DvpInputError("neither file gives the pixel size; pass --pixel-size-um")
-        table = run_to_end(measure_cells_iter(labels, data, names, px), _progress)
+        if img.pixel_size_um:
+            recorded, where = img.pixel_size_um, args.image.name
+        else:
+            recorded, where = lab_px, (args.labels.name if lab_px else args.image.name)
+        pixel = pixel_size_rule(args.pixel_size_um, recorded)
+        if pixel.measured:
+            print(f"napari-dvp measure: {pixel.describe(where)}")
+        else:
+            print(f"napari-dvp measure: warning: {pixel.describe(where)}", file=sys.stderr)
+        table = run_to_end(measure_cells_iter(labels, data, names, pixel.um), _progress)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if not args.no_qc:
-        th = QcThresholds(**{k: v for k, v in {
-            "min_area_um2": args.min_area_um2, "max_area_um2": args.max_area_um2,
-            "min_solidity": args.min_solidity}.items() if v is not None})
+        th = params_from_args(QcThresholds, args)
         nuclear = args.nuclear_channel or _guess_nuclear(names)
         if nuclear is not None and nuclear not in names:
             raise DvpInputError(

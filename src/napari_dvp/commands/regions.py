@@ -20,8 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-size", nargs=2, type=int_range(1, 10**7),
                         metavar=("HEIGHT", "WIDTH"),
                         help="image size in pixels: shapes beyond it are clipped (warned)")
-    parser.add_argument("--pixel-size", type=float_range(0, 1000, lo_open=True), default=None,
-                        help="µm per pixel, to report region areas in µm²")
+    parser.add_argument("--pixel-size-um", "--pixel-size", dest="pixel_size_um",
+                        type=float_range(0, 1000, lo_open=True), default=None,
+                        help="µm per pixel, for the region areas in µm² (default: the one the "
+                             "cell table was measured with, else an assumed 0.5 µm)")
     parser.add_argument("--counts", help="also write cells and area per region (.csv)")
     add_overwrite(parser)
 
@@ -34,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, output, counts_path) -> int:
+    import sys
     import warnings
 
     from ..core.cells.table_io import read_cell_table, write_table
@@ -41,8 +44,12 @@ def _run(args: argparse.Namespace, output, counts_path) -> int:
     from ..core.geojson import GeoJsonWarning, features_to_regions, read_geojson
     from ..core.names import check_names
     from ..core.regions import assign_regions, region_counts
+    from ..core.slide.facts import pixel_size_of_table
+    from ..core.slide.model import pixel_size_rule
 
     table = read_cell_table(args.cells)
+    pixel = pixel_size_rule(args.pixel_size_um, pixel_size_of_table(table))
+    where = f"the cell table {args.cells}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GeoJsonWarning)
         feats = read_geojson(args.geojson, image_shape=args.image_size)
@@ -55,11 +62,15 @@ def _run(args: argparse.Namespace, output, counts_path) -> int:
         raise DvpInputError(f"{args.geojson} has no annotation polygons to use as regions")
     table["region"] = assign_regions(table, regions)
     write_table(output, table)
-    counts = region_counts(table, regions, args.pixel_size)
-    unit = "µm²" if args.pixel_size else "px²"
+    counts = region_counts(table, regions, pixel.um)
+    if pixel.measured:
+        print(f"napari-dvp regions: {pixel.describe(where)}")
+    else:
+        print(f"napari-dvp regions: warning: {pixel.describe(where)}", file=sys.stderr)
     print(f"{len(table)} cells, {len(regions)} region shape(s) -> {args.output}")
     for r in counts.itertuples(index=False):
-        area = f", region area {r.region_area:.4g} {unit}" if r.region_area == r.region_area else ""
+        area = (f", region area {r.region_area:.4g} µm²" if r.region_area == r.region_area
+                else "")
         print(f"  {r.region or '(outside every region)'}: {r.n_cells} cells{area}")
     if counts_path:
         write_table(counts_path, counts)

@@ -1,58 +1,42 @@
-"""Controls of the review widget: QC threshold form and the accept/reject/edit buttons."""
+"""The QC thresholds (declared on :class:`.QcThresholds`) and the nuclear channel."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGridLayout, QPushButton
+from collections.abc import Callable
 
-from ...core.review import qc
-from .table import spin_box
+from qtpy.QtWidgets import QComboBox, QFormLayout, QWidget
 
-ACTIONS = (
-    ("accept", "Accept", "Keep this cell as it is (Shift+A)"),
-    ("reject", "Reject", "Exclude this cell from everything downstream (Shift+R)"),
-    ("delete", "Delete", "Remove the cell's pixels"),
-    ("merge", "Merge with…", "Then click the other cell: the smaller id survives"),
-    ("split", "Split", "Draw a line across the cell in layer 'split line', then press"),
-    ("undo", "Undo", "Undo the last delete / merge / split"),
-)
+from ...core.review.params import QcThresholds
+from .._forms import ParamsForm
+
+NUCLEAR = ("dapi", "hoechst", "dna", "nuclei", "nucleus")
 
 
-class QcForm(QFormLayout):
-    """Layer choices and QC thresholds (defaults of :class:`.QcThresholds`)."""
+class QcForm(QWidget):
+    """Nuclear channel drop-down and the threshold form (defaults live on the dataclass)."""
 
-    def __init__(self) -> None:
+    def __init__(self, channel_names: Callable[[], list[str]]) -> None:
         super().__init__()
-        self.cells_combo, self.nuclear_combo = QComboBox(), QComboBox()
-        self.addRow("Cells (labels)", self.cells_combo)
-        self.addRow("Nuclear channel", self.nuclear_combo)
-        d = qc.QcThresholds()
-        self.min_area = spin_box(0, 1e5, d.min_area_um2, " µm²", "Smaller cells are flagged")
-        self.max_area = spin_box(1, 1e6, d.max_area_um2, " µm²", "Larger cells are flagged")
-        self.min_nuc = spin_box(0, 1, d.min_nuclear_fraction, "",
-                                "Flag cells whose nuclear signal is below this fraction of the "
-                                "typical cell's (a cell without a nucleus is often background)")
-        self.min_sol = spin_box(0, 1, d.min_solidity, "",
-                                "Flag ragged or merged shapes: area / convex area below this")
-        self.border = QCheckBox("flag cells cut by the image border")
-        self.border.setChecked(d.flag_border)
-        for label, w in (("Smallest cell", self.min_area), ("Largest cell", self.max_area),
-                         ("Min. nuclear signal", self.min_nuc), ("Min. solidity", self.min_sol)):
-            self.addRow(label, w)
-        self.addRow(self.border)
+        self.channel_names = channel_names
+        lay = QFormLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.nuclear = QComboBox()
+        self.nuclear.setToolTip("Channel of the nuclear stain, for the 'low nuclear signal' flag")
+        lay.addRow("Nuclear channel:", self.nuclear)
+        self.params = ParamsForm(QcThresholds)
+        lay.addRow(self.params.native)
 
-    def thresholds(self) -> qc.QcThresholds:
-        """The thresholds as set."""
-        return qc.QcThresholds(self.min_area.value(), self.max_area.value(), self.min_nuc.value(),
-                               self.min_sol.value(), self.border.isChecked())
+    def refresh(self) -> None:
+        """List the slide's channels; keep the choice, else guess the nuclear stain."""
+        names = self.channel_names()
+        current = self.nuclear.currentText()
+        self.nuclear.blockSignals(True)
+        self.nuclear.clear()
+        self.nuclear.addItems(names)
+        guess = next((n for n in names if n.lower() in NUCLEAR), "")
+        self.nuclear.setCurrentText(current if current in names else guess)
+        self.nuclear.blockSignals(False)
 
-
-def action_buttons() -> tuple[QGridLayout, dict[str, QPushButton]]:
-    """The six action buttons in a 2 x 3 grid, by action name."""
-    grid = QGridLayout()
-    buttons = {}
-    for i, (key, text, tip) in enumerate(ACTIONS):
-        b = QPushButton(text)
-        b.setToolTip(tip)
-        grid.addWidget(b, i // 3, i % 3)
-        buttons[key] = b
-    return grid, buttons
+    def thresholds(self) -> QcThresholds:
+        """The thresholds as set (a one-line error when the minimum is not below the maximum)."""
+        return self.params.params()

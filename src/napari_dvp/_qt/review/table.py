@@ -1,19 +1,13 @@
-"""Helpers of the review widget: a DataFrame table model, the QC overlay, paint events."""
+"""The list of flagged cells (a sortable table over a DataFrame), the QC legend, paint events."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
-from qtpy.QtWidgets import QAbstractItemView, QDoubleSpinBox, QTableView
+from qtpy.QtWidgets import QAbstractItemView, QTableView
 
-from ...core.cells import columns as ct
-from ...core.measure import measure_cells_iter
-from ...core.overlay.lut import apply_lut
-from ...core.review import qc
 from ...core.review.qc import QC_COLOURS, QC_NAMES
-
-OVERLAY = "QC state"
 
 HEADERS = {"cell_id": "cell", "area_um2": "area (µm²)", "reasons": "why flagged",
            "qc_status": "decision"}
@@ -24,15 +18,21 @@ class DataFrameModel(QAbstractTableModel):
 
     def __init__(self, frame: pd.DataFrame | None = None, parent=None):
         super().__init__(parent)
-        self._df = pd.DataFrame() if frame is None else frame.reset_index(drop=True)
+        self.set_frame(pd.DataFrame() if frame is None else frame)
 
     @property
     def frame(self) -> pd.DataFrame:
         return self._df
 
     def set_frame(self, frame: pd.DataFrame) -> None:
+        """Show ``frame`` (texts and sort keys are made once here, not per paint)."""
         self.beginResetModel()
         self._df = frame.reset_index(drop=True)
+        columns = [self._df[c].to_numpy() for c in self._df.columns]
+        self._keys = [[v.item() if isinstance(v, np.generic) else v for v in col]
+                      for col in columns]
+        self._texts = [[f"{v:.1f}" if isinstance(v, float) else str(v) for v in keys]
+                       for keys in self._keys]
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008
@@ -44,13 +44,10 @@ class DataFrameModel(QAbstractTableModel):
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
-        value = self._df.iat[index.row(), index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            if isinstance(value, float | np.floating):
-                return f"{value:.1f}"
-            return str(value)
+            return self._texts[index.column()][index.row()]
         if role == Qt.ItemDataRole.UserRole:  # sort key
-            return value.item() if isinstance(value, np.generic) else value
+            return self._keys[index.column()][index.row()]
         return None
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -86,18 +83,6 @@ def cell_list_view(parent) -> tuple[DataFrameModel, QSortFilterProxyModel, QTabl
     return model, proxy, view
 
 
-def spin_box(lo: float, hi: float, value: float, suffix: str, tip: str) -> QDoubleSpinBox:
-    """A decimal spin box with range, unit suffix and tooltip."""
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(2)
-    s.setSingleStep(0.05 if hi <= 1 else 5)
-    s.setValue(value)
-    s.setSuffix(suffix)
-    s.setToolTip(tip)
-    return s
-
-
 def legend_html() -> str:
     """Coloured squares naming the QC states (for a QLabel)."""
     parts = []
@@ -107,55 +92,10 @@ def legend_html() -> str:
     return " &nbsp; ".join(parts)
 
 
-def show_qc_overlay(viewer, layer, table, box=None, visible: bool = True) -> None:
-    """Show/refresh the RGBA layer colouring ``layer``'s cells by QC state.
-
-    With ``box`` and an existing single-scale overlay only that box is recoloured.
-    """
-    if not visible:
-        if OVERLAY in viewer.layers:
-            viewer.layers[OVERLAY].visible = False
-        return
-    data = layer.data
-    top = int(table[ct.CELL_ID].max()) if len(table) else 0
-    if layer.multiscale:
-        lut = qc.qc_colour_lut(table, top)
-        rgba = [apply_lut(d, lut) for d in data]
-    elif OVERLAY in viewer.layers and box is not None:
-        ov = viewer.layers[OVERLAY]
-        qc.refresh_rgba(ov.data, data, qc.qc_colour_lut(table, max(int(data.max()), top)), box)
-        ov.visible = True
-        ov.refresh()
-        return
-    else:
-        rgba = qc.qc_rgba(np.asarray(data), table)
-    if OVERLAY in viewer.layers:
-        viewer.layers[OVERLAY].data = rgba
-        viewer.layers[OVERLAY].visible = True
-    else:
-        viewer.add_image(rgba, name=OVERLAY, rgb=True, multiscale=layer.multiscale,
-                         scale=layer.scale[-2:], translate=layer.translate[-2:],
-                         units=layer.units[-2:],
-                         blending="translucent")
-        viewer.layers.selection.active = layer
-
-
 def camera_of(viewer):
     """The viewer's camera (``viewer.scene.camera`` since napari 0.9)."""
     scene = getattr(viewer, "scene", None)
     return scene.camera if scene is not None and hasattr(scene, "camera") else viewer.camera
-
-
-def level0(layer):
-    return layer.data[0] if layer.multiscale else layer.data
-
-
-def measure_job(labels, image, names, px):
-    return (yield from measure_cells_iter(labels, image, names, px))
-
-
-def reraise(exc):
-    raise exc
 
 
 def paint_extent(atoms):

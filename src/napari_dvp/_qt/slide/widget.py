@@ -1,63 +1,50 @@
-"""Slide dock widget: open a tissue image, see what it is, name channels, fix the pixel size."""
+"""Slide dock: open a tissue image, see what it is, name its channels, own the pixel size.
+
+The dock coordinates three parts: :class:`~.picker.SlidePicker` (open, choose
+the slide), :class:`~.pixel.PixelSizeBox` (the only place the pixel size is
+changed) and :class:`~.channels.ChannelTable` (names, colours, contrast). The
+facts come from :class:`~napari_dvp.core.slide.model.Slide` and
+:func:`~napari_dvp.core.slide.facts.slide_facts` — the same words
+``napari-dvp info`` prints.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+from napari.layers import Image
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-)
-from superqt import QLabeledDoubleRangeSlider
+from qtpy.QtWidgets import QLabel
 
-from ...core.slide import open_image
-from ...core.slide.layers import layer_data
-from .._common import notify_errors, show_info
+from ...core.slide.facts import slide_facts
+from ...core.slide.model import Slide
+from .._common import ensure_consistent_units
+from .._slide import current_slide, set_current_slide, slide_key, slide_layers, slides_of
 from .._workspace import DvpDock
+from .channels import COLORMAPS as COLORMAPS
+from .channels import ChannelTable
+from .picker import FILE_FILTER as FILE_FILTER
+from .picker import SlidePicker
+from .pixel import PixelSizeBox
 
-COLORMAPS = ["blue", "green", "magenta", "yellow", "cyan", "red", "gray", "bop orange",
-             "bop purple", "bop blue"]
-FILE_FILTER = "Tissue images (*.ome.tif *.ome.tiff *.tif *.tiff *.png *.jpg *.jpeg);;All files (*)"
-NO_PIXEL = ("<b>Pixel size unknown</b> — measurements in µm and LMD export need it; "
-            "enter it from the scanner's report and press <i>Apply to all layers</i>.")
-
-
-def slide_key(layer) -> str:
-    """Which slide an image layer shows: the file it came from, else its own name."""
-    meta = layer.metadata or {}
-    return str(meta.get("slide") or getattr(layer.source, "path", None) or f"layer: {layer.name}")
+NO_SLIDE = "Open a slide (button above, or drag a file onto napari)."
 
 
-def describe(layers) -> str:
-    """Plain-language summary (HTML) of one slide's image layers."""
+def facts_html(slide: Slide, layers: list) -> str:
+    """What the slide is, in a few lines (HTML; pixel size and channels are shown apart)."""
     first = layers[0]
-    meta = first.metadata or {}
-    data0 = first.data[0] if first.multiscale else first.data
-    ny, nx = (data0.shape[:2] if first.rgb else data0.shape[-2:])
-    px = meta.get("pixel_size_um")
-    levels = len(first.data) if first.multiscale else 1
-    kind = "Brightfield colour (H&E)" if first.rgb else f"Fluorescence, {len(layers)} channel(s)"
-    rows = [f"<b>{Path(slide_key(first)).name}</b>", kind,
-            f"Size: {nx:,} × {ny:,} px" + (f" = {nx * px / 1000:.2f} × {ny * px / 1000:.2f} mm"
-                                            if px else ""),
-            f"Pyramid levels: {levels}" + ("" if levels > 1 else " (no pyramid: big images "
-                                           "will be slow; save as pyramidal OME-TIFF)"),
-            f"Pixel size: {px:g} µm" if px else NO_PIXEL,
-            f"Pixel type: {data0.dtype}"]
-    return "<br>".join(rows)
+    levels = first.data if first.multiscale else [first.data]
+    shapes = [d.shape[:2] if first.rgb else d.shape[-2:] for d in levels]
+    facts = slide_facts(slide.name, slide.stain, slide.channels, shapes, levels[0].dtype,
+                        slide.pixel)
+    rows = [(k, v) for k, v in facts.rows() if k not in ("Pixel size", "Channels")]
+    cells = "".join(f"<tr><td>{k}:&nbsp;</td><td>{v.replace('&', '&amp;')}</td></tr>"
+                    for k, v in rows)
+    return f"<b>{slide.name.replace('&', '&amp;')}</b><table>{cells}</table>"
 
 
 class SlideWidget(DvpDock):
-    """Open a slide; show its size, pyramid, channels, pixel size; rename/colour channels."""
+    """Open a slide; show its stain, size, pyramid and pixel size; name and colour channels."""
 
     STEP = "Slide"
     GUIDE = ("<b>1 Slide</b> — open the stained section, name its channels, check the pixel "
@@ -65,197 +52,72 @@ class SlideWidget(DvpDock):
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self._updating = False
-        lay = self.body
-        self.open_btn = QPushButton("Open slide…")
-        self.open_btn.setToolTip("OME-TIFF, TIFF, PNG or JPEG; big pyramidal slides open "
-                                 "instantly. You can also drag a file onto napari.")
-        self.open_btn.clicked.connect(self._on_open_clicked)
-        lay.addWidget(self.open_btn)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Slide:"))
-        self.slide_combo = QComboBox()
-        self.slide_combo.setToolTip("The slide whose details are shown below")
-        self.slide_combo.currentIndexChanged.connect(self._show_slide)
-        row.addWidget(self.slide_combo, 1)
-        lay.addLayout(row)
-        self.info = QLabel("Open a slide (button above, or drag a file onto napari).")
+        ensure_consistent_units(self.viewer)  # cells, regions, overlays in the slide's µm
+        self._watched: Slide | None = None
+        self.picker = SlidePicker(self.viewer, self._show_slide)
+        self.body.addWidget(self.picker)
+        self.info = QLabel(NO_SLIDE)
         self.info.setWordWrap(True)
         self.info.setTextFormat(Qt.TextFormat.RichText)
-        lay.addWidget(self.info)
-        lay.addWidget(QLabel("Channels (double-click a name to rename it):"))
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels(["Channel", "Colour"])
-        self.table.setToolTip("Marker name of each channel and the colour it is shown in")
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(1, 130)
-        self.table.verticalHeader().setVisible(False)
-        self.table.itemChanged.connect(self._on_renamed)
-        self.table.currentCellChanged.connect(self._on_row_selected)
-        lay.addWidget(self.table)
-        self.contrast_label = QLabel("Contrast")
-        lay.addWidget(self.contrast_label)
-        self.contrast = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
-        self.contrast.setToolTip("Darkest and brightest intensity shown for the selected channel")
-        self.contrast.valueChanged.connect(self._on_contrast)
-        lay.addWidget(self.contrast)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Pixel size:"))
-        self.pixel = QDoubleSpinBox(decimals=4, minimum=0.001, maximum=50.0, singleStep=0.01,
-                                    suffix=" µm")
-        self.pixel.setMinimumWidth(110)
-        self.pixel.setToolTip("Size of one full-resolution pixel, from the scanner's report "
-                              "(e.g. 0.5 µm at 20x, 0.25 µm at 40x)")
-        row.addWidget(self.pixel)
-        self.apply_btn = QPushButton("Apply to all layers")
-        self.apply_btn.setToolTip("Sets the scale of this slide's channels and of every labels, "
-                                  "shapes and points layer, so they stay aligned")
-        self.apply_btn.clicked.connect(self._on_apply_clicked)
-        row.addWidget(self.apply_btn)
-        lay.addLayout(row)
-        lay.addStretch(1)
-        self.viewer.layers.events.inserted.connect(self._refresh)
+        self.body.addWidget(self.info)
+        self.pixel = PixelSizeBox(self.viewer, self._show_slide)
+        self.body.addWidget(self.pixel)
+        self.channels = ChannelTable()
+        self.body.addWidget(self.channels)
+        self.body.addStretch(1)
+        # short names for tests and the demo
+        self.open_btn, self.slide_combo = self.picker.open_btn, self.picker.combo
+        self.table = self.channels.table
+        self.viewer.layers.events.inserted.connect(self._on_inserted)
         self.viewer.layers.events.removed.connect(self._refresh)
         self.viewer.layers.selection.events.active.connect(self._on_active)
         self._refresh()
 
-    # ------------------------------------------------------------------ model
-
-    def slides(self) -> dict[str, list]:
-        """Image layers grouped by slide, in viewer order."""
-        from napari.layers import Image
-
-        groups: dict[str, list] = {}
-        for layer in self.viewer.layers:
-            if isinstance(layer, Image):
-                groups.setdefault(slide_key(layer), []).append(layer)
-        return groups
-
-    def current_layers(self) -> list:
-        """Image layers of the slide chosen in the combo box."""
-        return self.slides().get(self.slide_combo.currentData(), [])
-
     def open_path(self, path: str | Path) -> list:
-        """Open ``path`` through the same core reader as drag-and-drop; return the new layers."""
-        image = open_image(path)
-        added = [getattr(self.viewer, f"add_{kind}")(data, **kwargs)
-                 for data, kwargs, kind in layer_data(image)]
-        self._refresh(select=str(image.path))
-        return added
+        """Open ``path`` (as *Open slide…* does); return the new layers."""
+        return self.picker.open_path(path)
 
-    def rename_channel(self, row: int, name: str) -> None:
-        """Rename channel ``row`` of the current slide (renames its layer)."""
-        layer = self.current_layers()[row]
-        layer.name = name.strip() or layer.name
-        layer.metadata["channel"] = layer.name
-        self._show_slide()
-
-    def set_colormap(self, row: int, colormap: str) -> None:
-        """Colour channel ``row`` of the current slide."""
-        self.current_layers()[row].colormap = colormap
-
-    def set_pixel_size(self, pixel_size_um: float) -> None:
-        """Set the pixel size of the current slide and every annotation layer (scale in µm)."""
-        from napari.layers import Image
-
-        key = self.slide_combo.currentData()
-        others = {k for k in self.slides() if k != key}
-        mine = {id(layer) for layer in self.current_layers()}
-        scale = (float(pixel_size_um),) * 2
-        for layer in self.viewer.layers:
-            belongs = (id(layer) in mine if isinstance(layer, Image)
-                       else (layer.metadata or {}).get("slide") not in others)
-            if belongs and layer.ndim == 2:
-                layer.scale = scale
-                layer.units = ("um", "um")
-                layer.metadata["pixel_size_um"] = float(pixel_size_um)
-        self.viewer.reset_view()
-        self._show_slide()
-
-    # ------------------------------------------------------------------ GUI
-
-    @notify_errors
-    def _on_open_clicked(self, *_):
-        path, _f = QFileDialog.getOpenFileName(self, "Open slide", "", FILE_FILTER)
-        if path:
-            self.open_path(path)
-            show_info(f"Opened {Path(path).name}")
-
-    @notify_errors
-    def _on_apply_clicked(self, *_):
-        self.set_pixel_size(self.pixel.value())
-
-    def _on_active(self, event):
-        """Show the slide of the layer the user clicked (and pick up renames)."""
+    def _on_active(self, event) -> None:
+        """Show the slide of the image layer the user clicked in the layer list."""
         layer = event.value
-        if layer is not None and layer.__class__.__name__ == "Image":
-            self._refresh(select=slide_key(layer))
+        if isinstance(layer, Image) and slide_key(layer) in slides_of(self.viewer):
+            set_current_slide(self.viewer, slide_key(layer))
+            self._refresh()
 
-    def _refresh(self, *_, select: str | None = None):
-        keys = list(self.slides())
-        current = select or self.slide_combo.currentData()
-        self.slide_combo.blockSignals(True)
-        self.slide_combo.clear()
-        for key in keys:
-            self.slide_combo.addItem(Path(key).name, key)
-        index = keys.index(current) if current in keys else len(keys) - 1
-        self.slide_combo.setCurrentIndex(index)
-        self.slide_combo.blockSignals(False)
+    def _on_inserted(self, event) -> None:
+        """A slide opened any way (drag and drop, File › Open) becomes the current one."""
+        layer = event.value
+        known = {self.slide_combo.itemData(i) for i in range(self.slide_combo.count())}
+        if isinstance(layer, Image) and slide_key(layer) not in known \
+                and slide_key(layer) in slides_of(self.viewer):
+            set_current_slide(self.viewer, slide_key(layer))
+        self._refresh()
+
+    def _refresh(self, *_) -> None:
+        self.picker.refresh()
         self._show_slide()
 
-    def _show_slide(self, *_):
-        layers = self.current_layers()
-        self._updating = True
-        self.table.setRowCount(len(layers))
-        for row, layer in enumerate(layers):
-            self.table.setItem(row, 0, QTableWidgetItem(layer.name))
-            combo = QComboBox()
-            combo.addItems(COLORMAPS if layer.colormap.name in COLORMAPS
-                           else [layer.colormap.name, *COLORMAPS])
-            combo.setCurrentText(layer.colormap.name)
-            combo.setEnabled(not layer.rgb)
-            combo.currentTextChanged.connect(lambda name, r=row: self.set_colormap(r, name))
-            self.table.setCellWidget(row, 1, combo)
-        self._updating = False
-        shown = sum(self.table.rowHeight(r) for r in range(min(len(layers), 8)))
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + shown + 4)
-        if not layers:
-            self.info.setText("Open a slide (button above, or drag a file onto napari).")
+    def _show_slide(self) -> None:
+        slide = current_slide(self.viewer)
+        self._watch(slide)
+        layers = slide_layers(self.viewer)
+        self.pixel.show_slide(slide)
+        self.channels.show_layers(slide, layers)
+        self.info.setText(facts_html(slide, layers) if slide is not None and layers
+                          else NO_SLIDE)
+
+    def _watch(self, slide: Slide | None) -> None:
+        """Follow changes other docks make to the slide (e.g. the cells layer)."""
+        if slide is self._watched:
             return
-        self.info.setText(describe(layers))
-        px = (layers[0].metadata or {}).get("pixel_size_um")
-        self.pixel.setValue(float(px) if px else 0.5)
-        self.table.setCurrentCell(0, 0)
-        self._on_row_selected(0)
+        if self._watched is not None:
+            self._watched.changed.disconnect(self._on_slide_changed)
+        self._watched = slide
+        if slide is not None:
+            slide.changed.connect(self._on_slide_changed)
 
-    @notify_errors
-    def _on_renamed(self, item):
-        if not self._updating and item.column() == 0:
-            self.rename_channel(item.row(), item.text())
-
-    def _on_row_selected(self, row, *_):
-        layers = self.current_layers()
-        if not 0 <= row < len(layers) or layers[row].rgb:
-            self.contrast.setEnabled(False)
-            return
-        layer = layers[row]
-        self.contrast.setEnabled(True)
-        self.contrast_label.setText(f"Contrast of {layer.name}")
-        lo, hi = layer.contrast_limits_range
-        dtype = np.dtype(layer.dtype)
-        top = hi * 2 if hi > 0 else 1.0
-        if dtype.kind in "ui":
-            top = min(top, float(np.iinfo(dtype).max))
-        self._updating = True
-        self.contrast.setDecimals(0 if dtype.kind in "uib" else 3)
-        self.contrast.setRange(min(lo, 0.0), max(top, hi))
-        self.contrast.setValue(tuple(layer.contrast_limits))
-        self._updating = False
-
-    def _on_contrast(self, value):
-        row = self.table.currentRow()
-        layers = self.current_layers()
-        if not self._updating and 0 <= row < len(layers):
-            layers[row].contrast_limits = tuple(value)
+    def _on_slide_changed(self, what: str) -> None:
+        if what == "pixel_size":
+            self.pixel.show_slide(self._watched)
+            if self._watched is not None:
+                self.info.setText(facts_html(self._watched, slide_layers(self.viewer)))

@@ -21,8 +21,15 @@ Id rules:
   new rows copy the parent's non-measurement columns;
 * **paint** (napari's brush/fill/eraser): :meth:`EditHistory.after_paint`
   re-measures the ids painted over and painted with, adds rows for new ids and
-  drops rows of ids that vanished. Painting is undone with napari's own undo
-  (which emits another paint event).
+  drops rows of ids that vanished. The pixels of a stroke are napari's to undo:
+  the history keeps a *paint mark* in its place in the undo order, and
+  :meth:`EditHistory.undo` / :meth:`EditHistory.redo` hand the mark back so the
+  caller undoes the stroke with napari (``layer.undo()``) and re-measures with
+  ``after_paint(mark.box, mark.touched, record=False)``. Review edits and
+  strokes are thus undone in the order they were made.
+
+:meth:`EditHistory.redo` re-applies what :meth:`EditHistory.undo` reverted;
+a new edit or stroke forgets what could be redone.
 
 Rejected cells (``qc_status == "rejected"``) stay in the labels and the table
 so the decision is kept; later steps exclude them (:func:`.qc.usable_cells`).
@@ -143,6 +150,15 @@ class EditHistory:
         self.table = _sorted(ct.validate(table))
         self.limit = limit
         self.undo_stack: list[Edit] = []
+        self.redo_stack: list[Edit] = []
+
+    def use_table(self, table: pd.DataFrame) -> None:
+        """Work on ``table`` from now on (the cell table as other steps left it)."""
+        self.table = _sorted(ct.validate(table))
+
+    def box_of(self, cell_id: int) -> Box:
+        """Bounding box ``(r0, r1, c0, c1)`` of a cell (quick when the table has its centroid)."""
+        return self._box(cell_id)
 
     # ------------------------------------------------------------- helpers
     def _row(self, cell_id: int) -> pd.Series:
@@ -160,8 +176,8 @@ class EditHistory:
         return cell_box(self.labels, int(cell_id), hint)
 
     def _commit(self, kind: str, box: Box, before: np.ndarray, touched: Sequence[int],
-                parents: dict[int, int], description: str) -> Edit:
-        """Re-measure ``touched`` in ``box``, replace their rows, push the edit."""
+                parents: dict[int, int], description: str, push: bool = True) -> Edit:
+        """Re-measure ``touched`` in ``box``, replace their rows, push the edit (if ``push``)."""
         touched = tuple(int(t) for t in touched)
         ids = self.table[ct.CELL_ID].to_numpy()
         rows_before = self.table.loc[np.isin(ids, touched)].copy()
@@ -183,9 +199,15 @@ class EditHistory:
                 fresh[c] = fresh[c].astype(self.table[c].dtype)
         self.table = _sorted(pd.concat([rest, fresh], ignore_index=True))
         edit = Edit(kind, box, before, rows_before, touched, description)
+        if push:
+            self._push(edit)
+        return edit
+
+    def _push(self, edit: Edit) -> None:
+        """Record a new edit: it can be undone, and nothing undone before can be redone."""
         self.undo_stack.append(edit)
         del self.undo_stack[:-self.limit]
-        return edit
+        self.redo_stack.clear()
 
     def _snapshot(self, box: Box) -> np.ndarray:
         r0, r1, c0, c1 = box
@@ -267,13 +289,28 @@ class EditHistory:
                             f"split cell {cell_id} into {cell_id}, "
                             + ", ".join(str(i) for i in new_ids))
 
-    def after_paint(self, box: Box, ids: Sequence[int], parents: dict[int, int] | None = None
-                    ) -> Edit:
-        """Update the table after pixels in ``box`` were painted (not undoable here).
+    def set_status(self, cell_ids: Sequence[int], status: str) -> Edit:
+        """Record a QC decision (``accepted``/``rejected``/``pending``) so that it can be undone."""
+        from .qc import set_status
+
+        ids = tuple(int(i) for i in cell_ids)
+        rows = self.table.loc[np.isin(self.table[ct.CELL_ID].to_numpy(), ids)].copy()
+        self.table = _sorted(set_status(self.table, list(ids), status))
+        what = ", ".join(map(str, ids))
+        edit = Edit("decide", (0, 0, 0, 0), np.empty((0, 0), self.labels.dtype), rows, ids,
+                    f"cell {what} {status}")
+        self._push(edit)
+        return edit
+
+    def after_paint(self, box: Box, ids: Sequence[int], parents: dict[int, int] | None = None,
+                    record: bool = True) -> Edit:
+        """Update the table after pixels in ``box`` were painted.
 
         ``ids`` are the label values painted over and painted with. Rows of ids
         that vanished are dropped, new ids get rows (non-measurement columns
-        empty unless ``parents`` maps them to an existing id).
+        empty unless ``parents`` maps them to an existing id). With ``record``
+        (a new stroke) a paint mark joins the undo order; without (napari
+        undid or redid a stroke the history handed back) nothing is recorded.
         """
         ids = [int(i) for i in np.unique(np.asarray(ids, dtype=np.int64)) if i > 0]
         # the box must contain every pixel of the touched ids
@@ -284,21 +321,52 @@ class EditHistory:
             except DvpInputError:
                 continue  # erased completely
         edit = self._commit("paint", full, self._snapshot(full), ids, parents or {},
-                            f"painted cells {', '.join(map(str, ids))}")
-        self.undo_stack.pop()  # napari undoes its own painting
+                            f"painted cells {', '.join(map(str, ids))}", push=False)
+        if record:
+            self._push(Edit("paint", full, np.empty((0, 0), self.labels.dtype),
+                            self.table.iloc[:0].copy(), tuple(ids), edit.description))
         return edit
 
+    def _swap(self, edit: Edit) -> Edit:
+        """Put back ``edit``'s pixels and rows; return the edit that puts back the present ones."""
+        r0, r1, c0, c1 = edit.box
+        ids = self.table[ct.CELL_ID].to_numpy()
+        touched = np.isin(ids, edit.touched)
+        inverse = Edit(edit.kind, edit.box, self._snapshot(edit.box),
+                       self.table.loc[touched].copy(), edit.touched, edit.description)
+        self.labels[r0:r1, c0:c1] = edit.before
+        restored = edit.rows_before
+        newer = [c for c in self.table.columns if c not in restored.columns]
+        if newer and len(restored):  # columns another step added since keep their values
+            restored = restored.join(self.table.set_index(ct.CELL_ID)[newer], on=ct.CELL_ID)
+        dtypes = self.table.dtypes.to_dict()
+        parts = [frame for frame in (self.table.loc[~touched], restored) if len(frame)]
+        merged = pd.concat(parts, ignore_index=True) if parts else self.table.iloc[:0]
+        self.table = _sorted(merged.reindex(columns=self.table.columns).astype(dtypes))
+        return inverse
+
     def undo(self) -> Edit | None:
-        """Revert the last edit exactly (labels and table); None if nothing to undo."""
+        """Revert the last edit exactly (labels and table); None if nothing to undo.
+
+        A returned paint mark (``kind == "paint"``) changed nothing yet: the
+        caller undoes the stroke's pixels and re-measures (module docstring).
+        """
         if not self.undo_stack:
             return None
         edit = self.undo_stack.pop()
-        r0, r1, c0, c1 = edit.box
-        self.labels[r0:r1, c0:c1] = edit.before
-        ids = self.table[ct.CELL_ID].to_numpy()
-        rest = self.table.loc[~np.isin(ids, edit.touched)]
-        self.table = _sorted(pd.concat([rest, edit.rows_before], ignore_index=True)
-                             .astype(self.table.dtypes.to_dict()))
+        self.redo_stack.append(edit if edit.kind == "paint" else self._swap(edit))
+        return edit
+
+    def redo(self) -> Edit | None:
+        """Apply again the last edit :meth:`undo` reverted; None if nothing to redo.
+
+        A paint mark is handed back as by :meth:`undo` (the caller redoes the stroke).
+        """
+        if not self.redo_stack:
+            return None
+        inverse = self.redo_stack.pop()
+        edit = inverse if inverse.kind == "paint" else self._swap(inverse)
+        self.undo_stack.append(edit)
         return edit
 
 

@@ -17,14 +17,13 @@ classification, regions, LMD selection and exports use :func:`usable_cells`
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 import pandas as pd
 
 from ..cells import columns as ct
 from ..errors import DvpInputError
 from ..overlay.lut import apply_lut, build_lut
+from .params import QcThresholds
 
 __all__ = [
     "QC_COLOURS",
@@ -60,48 +59,6 @@ QC_COLOURS = np.array([
     [0.10, 0.80, 0.25, 0.85],
     [0.90, 0.10, 0.10, 0.90],
 ], dtype=np.float32)
-
-
-@dataclass
-class QcThresholds:
-    """Limits for the QC flags.
-
-    Attributes
-    ----------
-    min_area_um2, max_area_um2
-        Cells smaller / larger than this (µm²) are flagged.
-    min_nuclear_fraction
-        A cell whose mean nuclear intensity is below this fraction of the median
-        over all cells is flagged (0 disables the flag).
-    min_solidity
-        Cells with solidity (area / convex area) below this are flagged.
-    flag_border
-        Flag cells touching the image border.
-    """
-
-    min_area_um2: float = 20.0
-    max_area_um2: float = 600.0
-    min_nuclear_fraction: float = 0.3
-    min_solidity: float = 0.8
-    flag_border: bool = True
-
-    def __post_init__(self) -> None:
-        if self.min_area_um2 < 0 or self.max_area_um2 <= 0:
-            raise DvpInputError("area limits must be positive numbers of µm²")
-        if self.min_area_um2 >= self.max_area_um2:
-            raise DvpInputError(
-                f"minimum area {self.min_area_um2} µm² is not below the maximum "
-                f"{self.max_area_um2} µm²; lower the minimum or raise the maximum"
-            )
-        if not 0 <= self.min_solidity <= 1:
-            raise DvpInputError(
-                f"minimum solidity must be between 0 and 1, got {self.min_solidity}")
-        if self.min_nuclear_fraction < 0:
-            raise DvpInputError("minimum nuclear signal fraction must be >= 0")
-
-    def as_dict(self) -> dict:
-        """Plain dict (for provenance files)."""
-        return asdict(self)
 
 
 def flag_cells(

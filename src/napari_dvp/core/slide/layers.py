@@ -3,6 +3,12 @@
 One image layer per fluorescence channel (name, colour, additive blending,
 contrast limits computed from the smallest pyramid level, scale in µm,
 multiscale when there is a pyramid), or a single RGB layer for brightfield.
+
+Every layer is in micrometres: a file that does not record its pixel size gets
+the value of the one rule (:func:`~napari_dvp.core.slide.model.pixel_size_rule`,
+an assumed 0.5 µm) and says so in ``metadata["pixel_size_source"]``
+(``"file"`` or ``"assumed"``), so the Slide dock can warn and the user can
+correct it there.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numpy as np
 from dask.threaded import get as get_threaded
 
 from ._read import TissueImage
+from .model import pixel_size_rule
 
 __all__ = ["CHANNEL_COLORMAPS", "PALETTE", "channel_colormap", "contrast_limits", "layer_data"]
 
@@ -86,13 +93,12 @@ def layer_data(image: TissueImage) -> list[tuple[Any, dict[str, Any], str]]:
     list of (data, kwargs, "image")
         Fluorescence: one tuple per channel; RGB: one tuple.
     """
-    px = image.pixel_size_um
-    scale = (px, px) if px else (1.0, 1.0)
+    pixel = pixel_size_rule(recorded=image.pixel_size_um)
     multiscale = len(image.levels) > 1
-    common: dict[str, Any] = {"scale": scale, "multiscale": multiscale}
-    if px:
-        common["units"] = ("um", "um")
-    base_meta = {"path": str(image.path), "pixel_size_um": px, "slide": str(image.path),
+    common: dict[str, Any] = {"scale": (pixel.um, pixel.um), "units": ("um", "um"),
+                              "multiscale": multiscale}
+    base_meta = {"path": str(image.path), "pixel_size_um": pixel.um,
+                 "pixel_size_source": pixel.source, "slide": str(image.path),
                  "is_rgb": image.is_rgb, "level_shapes": image.level_shapes}
     stem = _stem(image.path.name)
     if image.is_rgb:

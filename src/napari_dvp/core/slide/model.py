@@ -52,8 +52,13 @@ class PixelSize:
         """Whether a person or the scanner gave it (not estimated or assumed)."""
         return self.source in ("user", "file")
 
-    def describe(self, where: str = "the slide") -> str:
-        """One line for the dock, the CLI and output metadata."""
+    def describe(self, where: str = "the slide",
+                 advice: str = "set it in the Slide dock or pass --pixel-size-um") -> str:
+        """One line for the dock, the CLI and output metadata.
+
+        ``advice`` (what to do when the value is a guess) suits the place the
+        line is shown; the rest of the message is the same everywhere.
+        """
         text = f"pixel size {self.um:g} µm"
         if self.source == "user":
             return f"{text} (set by you)"
@@ -61,8 +66,7 @@ class PixelSize:
             return f"{text} (from {where})"
         how = ("estimated from the size of the nuclei" if self.source == "estimated"
                else "assumed: a typical 20x scan")
-        return (f"{text} {how}; {where} does not record it — set it in the Slide dock "
-                "or pass --pixel-size-um")
+        return f"{text} {how}; {where} does not record it — {advice}"
 
     def require(self, purpose: str, where: str = "the slide") -> float:
         """The value, if measured; else a :class:`DvpInputError` saying how to give it."""
