@@ -49,6 +49,7 @@ from ._files import read_table, table_bytes
 from ._image_ref import ImageRef, check_image, image_fingerprint, image_ref, relink_image
 from ._index import (
     LOCK_WAIT_S,
+    check_save_folder,
     load_project,
     load_steps,
     read_index,
@@ -90,6 +91,7 @@ __all__ = [
     "ProjectLocked",
     "check_image",
     "check_project",
+    "check_save_folder",
     "executable_content",
     "image_fingerprint",
     "image_ref",

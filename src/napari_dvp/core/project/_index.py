@@ -144,6 +144,11 @@ def _previous(folder: Path) -> dict | None:
     return None
 
 
+def check_save_folder(folder: str | os.PathLike[str]) -> bool:
+    """DvpInputError unless ``folder`` can take a project; True if it holds one already."""
+    return _previous(Path(folder)) is not None or (Path(folder) / INDEX).exists()
+
+
 def save_steps(folder: str | os.PathLike[str], project: Project, lock: ProjectLock | None = None,
                wait: float = LOCK_WAIT_S) -> Generator[tuple[int, int, str], None, dict]:
     """:func:`save_project` as a progress generator: yields ``(done, total, message)``.

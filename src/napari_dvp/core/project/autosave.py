@@ -691,7 +691,7 @@ def recover_steps(folder: str | os.PathLike[str], verify: bool = True
     if labels is not None:
         project.labels = labels
     for key in INLINE:
-        if key in index:
+        if key in index and not (key == "image" and "image" in files):
             value = index[key]
             setattr(project, key, ImageRef.from_json(value) if key == "image" and value
                     else value)

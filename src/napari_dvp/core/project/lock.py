@@ -38,7 +38,9 @@ _LIVE: set[str] = set()  # tokens of the locks this process holds now
 
 
 class ProjectLocked(DvpInputError):
-    """The project is being written by someone else."""
+    """The project is being written by someone else (``holder``: its :class:`LockInfo`)."""
+
+    holder: LockInfo | None = None
 
 
 def _host() -> str:
@@ -198,9 +200,11 @@ class ProjectLock:
                 continue
             if info.purpose == "open" or time.monotonic() >= deadline:
                 doing = ("has it open" if info.purpose == "open" else "is saving it")
-                raise ProjectLocked(f"{self.folder.name} is locked: {info.describe()} {doing}; "
+                exc = ProjectLocked(f"{self.folder.name} is locked: {info.describe()} {doing}; "
                                     + ("close it there first, or Save as… a new folder"
                                        if info.purpose == "open" else "try again in a moment"))
+                exc.holder = info
+                raise exc
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
         self.held = True
