@@ -134,7 +134,7 @@ def _save_as(dock, folder, click, dialogs, qtbot) -> None:
 
 
 def test_click_every_project_button(make_napari_viewer, qtbot, tmp_path, clicker, dialogs,
-                                    errors, infos):
+                                    errors, infos, screenshot_path):
     # a morning's work, saved in one window (Save as…: one summary, no warning)
     viewer_a = make_napari_viewer()
     want = _morning(viewer_a)
@@ -160,7 +160,7 @@ def test_click_every_project_button(make_napari_viewer, qtbot, tmp_path, clicker
     crashed = viewer_c.layers["cells"].data.copy()
 
     # the window every button is clicked in
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)
     dock = _dock(viewer, qtbot)
     click = clicker(dock)
     assert dock.session_btn.isVisibleTo(dock) and len(list_recoveries()) == 1
@@ -187,6 +187,24 @@ def test_click_every_project_button(make_napari_viewer, qtbot, tmp_path, clicker
     assert read_lock(folder).pid == os.getpid() and dock.lock is not None
     np.testing.assert_array_equal(load_project(folder).labels, want["labels"])
 
+    # the dock in the workspace's tab group at 1920 x 1080 (docs/images/project_widget.png)
+    for name in ("Slide", "Regions"):
+        viewer.window.add_plugin_dock_widget("napari-dvp", name)
+    viewer.window._qt_window.resize(1920, 1080)
+    viewer.layers.selection.active = viewer.layers["cells"]
+    qtbot.wait(1000)  # the new docks join the tab group
+    from qtpy.QtWidgets import QTabBar
+
+    bar = next(b for b in viewer.window._qt_window.findChildren(QTabBar)
+               if "Project" in [b.tabText(i) for i in range(b.count())])
+    bar.setCurrentIndex([bar.tabText(i) for i in range(bar.count())].index("Project"))
+    qtbot.waitUntil(dock.isVisible)
+    viewer.reset_view()
+    qtbot.wait(300)
+    shot = viewer.window._qt_window.grab()
+    assert shot.width() >= 1920
+    shot.save(str(screenshot_path("project_widget.png")))
+
     # autosave off and on again
     box = click.find("Autosave every")
     click.click(box)
@@ -202,8 +220,8 @@ def test_click_every_project_button(make_napari_viewer, qtbot, tmp_path, clicker
     np.testing.assert_array_equal(load_project(copy).labels, want["labels"])
 
     # Cancel during a long save: a big slide that exists only in memory
-    big = viewer.add_image(np.random.default_rng(0).integers(0, 4000, (1536, 1536), np.uint16),
-                           name="big", units=("um", "um"))
+    big = viewer.add_image(np.random.default_rng(0).integers(0, 4000, (2048, 2048), np.uint16),
+                           name="big", units=("um", "um"), metadata={"slide": "big scan"})
     dialogs.folder(tmp_path / "big")
     click.click("Save as…")
     assert dock.busy
