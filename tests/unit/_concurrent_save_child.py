@@ -2,7 +2,8 @@
 
 Usage: python _concurrent_save_child.py FOLDER WRITER ROUNDS GO_FILE [--no-lock]
 
-Waits until GO_FILE exists (so both writers start together), then saves
+Touches GO_FILE.ready<WRITER>, waits until GO_FILE exists (so both writers
+start together), then saves
 ROUNDS projects into FOLDER. Round ``r`` of writer ``w`` has labels whose
 painted square holds ``w * 1000 + r`` and a cell table whose ``writer`` and
 ``round`` columns say the same, so a reader can tell a whole project from a
@@ -43,11 +44,15 @@ class _NoLock:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def refresh(self) -> None:
+        """Nothing to renew."""
+
 
 def main() -> None:
     folder, writer, rounds, go = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), \
         Path(sys.argv[4])
     no_lock = "--no-lock" in sys.argv
+    go.with_name(f"{go.name}.ready{writer}").touch()
     while not go.exists():
         time.sleep(0.005)
     for rnd in range(rounds):

@@ -117,8 +117,11 @@ def test_two_processes_saving_one_project_never_interleave(tmp_path):
     writers = [subprocess.Popen([sys.executable, str(CHILD), str(d), str(w), str(rounds),
                                  str(go)], stdout=subprocess.PIPE, text=True)
                for w in (1, 2)]
-    time.sleep(1.0)  # both have imported and wait for the start
-    go.touch()
+    deadline = time.monotonic() + 120
+    while not all(go.with_name(f"go.ready{w}").exists() for w in (1, 2)):
+        assert time.monotonic() < deadline, "the writers did not start"
+        time.sleep(0.01)
+    go.touch()  # both have imported and wait: go
     loads, seen = 0, set()
     while any(w.poll() is None for w in writers):  # a third process reads meanwhile
         if (d / "project.json").exists():

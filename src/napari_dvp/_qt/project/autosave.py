@@ -34,6 +34,13 @@ from .layers import (
 TICK_MS = 250
 
 
+class _Frozen:
+    """A labels layer's features and metadata as they were at a snapshot."""
+
+    def __init__(self, features, metadata: dict) -> None:
+        self.features, self.metadata = features, metadata
+
+
 def paint_boxes(atoms) -> list[tuple[int, int, int, int]]:
     """``(row0, row1, col0, col1)`` of each atom of a napari Labels ``paint`` event."""
     boxes = []
@@ -126,17 +133,22 @@ class ViewerAutosave:
     def _on_session(self, slot: str, source: object) -> None:
         if source == RESTORE:
             return
-        cache: dict = {}  # the classifier is turned into bytes once per snapshot
+        state: dict = {}  # the value taken at the snapshot, converted in the autosave thread
 
-        def value(name: str):
-            if not cache:
-                cache.update(project_slots(slot, session_of(self.viewer).get(slot)))
-            return cache[name]
+        def take(name: str):
+            if "value" not in state:
+                state["value"] = session_of(self.viewer).get(slot)
+
+            def convert():  # e.g. the classifier into bytes: not on the GUI thread
+                if "slots" not in state:
+                    state["slots"] = project_slots(slot, state["value"])
+                return state["slots"][name]
+            return convert
 
         names = ("classifier", "classifier_info") if slot == "classifier" else (slot,)
-        if self._later(names[0], lambda: value(names[0])):
+        if self._later(names[0], lambda: take(names[0])):
             for name in names[1:]:
-                self.saver.update_later(name, lambda name=name: value(name))
+                self.saver.update_later(name, lambda name=name: take(name))
 
     def _on_paint(self, event) -> None:
         boxes = paint_boxes(event.value)
@@ -150,9 +162,20 @@ class ViewerAutosave:
             self.saver.set_labels(None if lab is None else level0(lab))
 
     def _table(self):
+        """The cells layer's table: references now, the table built in the autosave thread.
+
+        napari-dvp replaces a layer's features (``set_cell_table``), never changes
+        them in place, so the referenced frame stays as it was when taken.
+        """
         lab = cells_layer(self.viewer, required=False)
-        table = None if lab is None else cell_table_of(lab)
-        return table if table is not None and len(table.columns) else None
+        if lab is None:
+            return None
+        features, meta = lab.features, dict(lab.metadata or {})
+
+        def build():
+            table = cell_table_of(_Frozen(features, meta))
+            return table if len(table.columns) else None
+        return build
 
     def _on_cells(self, *_) -> None:
         self._later("cells", self._table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .._jobs import JobRunner
@@ -35,25 +36,28 @@ class JobRow(QWidget):
         lay.addWidget(self.bar)
         lay.addWidget(self.status)
         self.runner = JobRunner(self.progress, self.cancel_btn, self.status, busy=busy)
-        self._ending = False
+        self._after: Callable[[], None] | None = None
+        self._watch = QTimer(self)  # the job's end, however it ended (even before a connect)
+        self._watch.timeout.connect(self._check)
 
     @property
     def running(self) -> bool:
         """Whether a job runs now (or its ``after`` has not run yet)."""
-        return self.runner.running or self._ending
+        return self.runner.running or self._watch.isActive()
 
     def start(self, func: Callable, *args, after: Callable[[], None] | None = None,
               **kwargs) -> None:
         """Run ``func`` through the runner (see :meth:`JobRunner.start`); ``after()`` at the end."""
         self.bar.show()
-        worker = self.runner.start(func, *args, **kwargs)
-        self._ending = True
+        self.runner.start(func, *args, **kwargs)
+        self._after = after
+        self._watch.start(25)
 
-        def over() -> None:
-            try:
-                self.bar.hide()
-                if after is not None:
-                    after()
-            finally:
-                self._ending = False
-        worker.finished.connect(over)
+    def _check(self) -> None:
+        if self.runner.running:
+            return
+        self._watch.stop()
+        self.bar.hide()
+        after, self._after = self._after, None
+        if after is not None:
+            after()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton
 
 from ...core.project import (
@@ -35,10 +36,13 @@ from .._common import notify_errors, show_info, show_warning
 from .._slide import cells_layer
 from .._workspace import DvpDock
 from .autosave import AutosavePanel
+from .holding import Holding
 from .jobs import JobRow
 from .layers import project_from_viewer, restore_into_viewer
 
 __all__ = ["ProjectWidget", "project_from_viewer", "restore_into_viewer"]
+
+HEARTBEAT_MS = 60_000
 
 
 class ProjectWidget(DvpDock):
@@ -50,8 +54,7 @@ class ProjectWidget(DvpDock):
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self.folder: Path | None = None
-        self.lock: ProjectLock | None = None  # None with a folder: opened read-only
+        self.holding = Holding()
         self.saved_unix: float | None = None
         self._refs: dict[str, object] = {}
         self.where = QLabel("Project: not saved yet — <b>Save as…</b> a new folder, or "
@@ -84,6 +87,9 @@ class ProjectWidget(DvpDock):
         self.session_btn.clicked.connect(self._recover_session)
         self.autosave.start(None)
         self._show_sessions()
+        self._heartbeat = QTimer(self)  # tells other computers this window still holds it
+        self._heartbeat.timeout.connect(self._beat)
+        self._heartbeat.start(HEARTBEAT_MS)
 
     # ------------------------------------------------------------------ state
     @property
@@ -100,21 +106,26 @@ class ProjectWidget(DvpDock):
         mine = self.saver.folder if self.saver is not None else None
         self.session_btn.setVisible(any(r.folder != mine for r in list_recoveries()))
 
+    @property
+    def folder(self) -> Path | None:
+        """The project open here (None: not saved yet)."""
+        return self.holding.folder
+
+    @property
+    def lock(self) -> ProjectLock | None:
+        """The lock this window holds on it (None with a folder: read-only)."""
+        return self.holding.lock
+
     def _adopt(self, folder: Path | None, lock: ProjectLock | None, note: str = "") -> None:
-        if self.lock is not None and self.lock is not lock:
-            self.lock.release()
-        self.folder, self.lock = folder, lock
+        self.holding.adopt(folder, lock)
         self.where.setText(f"Project: <b>{folder.name}</b> — {folder.parent}{note}" if folder
                            else "Project: recovered session, not saved yet — <b>Save as…</b>")
 
-    def _lock_for(self, folder: Path) -> ProjectLock:
-        if folder == self.folder and self.lock is not None and self.lock.held:
-            return self.lock
-        return ProjectLock(folder, "open").acquire()
-
-    def _release_unused(self, lock: ProjectLock | None) -> None:
-        if lock is not None and lock is not self.lock:
-            lock.release()
+    def _beat(self) -> None:
+        if not self.holding.beat():  # taken over elsewhere (this computer looked gone)
+            self._adopt(self.folder, None, " (read-only: its lock was taken over)")
+            show_warning(f"{self.folder.name}: another napari-dvp took the project over; "
+                         "this window is read-only now — Save as… keeps your changes")
 
     # ------------------------------------------------------------------ save
     @notify_errors
@@ -124,7 +135,7 @@ class ProjectWidget(DvpDock):
         if folder is None:
             return self._save_as()
         check_save_folder(folder)
-        lock = self._lock_for(folder)
+        lock = self.holding.lock_for(folder)
         left_out: list[str] = []
         project = project_from_viewer(self.viewer, self._refs, left_out)
         lab = cells_layer(self.viewer, required=False)
@@ -136,7 +147,7 @@ class ProjectWidget(DvpDock):
         def over() -> None:
             if lab is not None and editable:
                 lab.editable = True
-            self._release_unused(lock)
+            self.holding.release_unused(lock)
         self.jobs.start(save_steps, folder, project, lock=lock, what=f"Saving to {folder.name}…",
                         done=lambda index: self._saved(folder, lock, index, left_out, before),
                         cancelled_text="Save cancelled: the project on disk is as it was.",
@@ -180,7 +191,7 @@ class ProjectWidget(DvpDock):
         folder = Path(folder)
         read_index(folder)  # not a project: one line, before anything else
         try:
-            lock, held_by = self._lock_for(folder), ""
+            lock, held_by = self.holding.lock_for(folder), ""
         except ProjectLocked as exc:  # another window has it open: read-only here
             if exc.holder is None or exc.holder.purpose != "open":
                 raise
@@ -190,7 +201,8 @@ class ProjectWidget(DvpDock):
         if info is not None and not use:
             discard_recovery(folder)
         self.jobs.start(recover_steps if use else load_steps, folder,
-                        what=f"Opening {folder.name}…", after=lambda: self._release_unused(lock),
+                        what=f"Opening {folder.name}…",
+                        after=lambda: self.holding.release_unused(lock),
                         done=lambda project: self._opened(folder, lock, project, use, held_by))
 
     def _opened(self, folder: Path | None, lock: ProjectLock | None, project, recovered: bool,
@@ -253,7 +265,7 @@ class ProjectWidget(DvpDock):
         return path or None
 
     def closeEvent(self, event) -> None:
+        self._heartbeat.stop()
         self.autosave.stop()
-        if self.lock is not None:
-            self.lock.release()
+        self.holding.release()
         super().closeEvent(event)

@@ -17,7 +17,7 @@ from ._files import _json_bytes
 from ._image_ref import ImageRef, check_image, relink_image
 from ._model import FORMAT, FORMAT_VERSION, INDEX, RECOVERY_DIR, SLOTS, TABLE_SLOTS, Project
 from ._slots import drain, read_slots_steps, write_slot
-from .lock import LOCK, ProjectLock
+from .lock import LOCK, ProjectLock, ProjectLocked
 
 _OWN_FILE = re.compile(r"^(image|labels|cells|regions|classes|classifier|plans|manifests|scores|"
                        r"proteomics)\..*[grp]\d+(\.[a-z0-9]+)+$")
@@ -172,6 +172,11 @@ def save_steps(folder: str | os.PathLike[str], project: Project, lock: ProjectLo
             files: dict = {}
             for k, slot in enumerate(SLOTS):
                 yield k, total, f"Saving the {_SLOT_WORDS[slot]}…"
+                lock.refresh()  # a long save stays visibly alive …
+                if not lock.held:  # … unless another writer took the lock over
+                    raise ProjectLocked(f"{folder.name}: another napari-dvp took the project "
+                                        "over during this save; nothing was changed — Save as… "
+                                        "a new folder")
                 done = write_slot(folder, project, slot, f"g{gen}", (prev or {}).get("files")
                                   or {}, written)
                 if done is not None:

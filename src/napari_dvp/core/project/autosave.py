@@ -304,8 +304,11 @@ class Autosaver:
     def update_later(self, slot: str, get: Callable[[], Any]) -> None:
         """Note that ``slot`` changed; ``get()`` gives its value at the next snapshot.
 
-        ``get`` runs on the editing thread at the snapshot, so a table can be
-        copied once per snapshot instead of once per edit.
+        ``get`` runs on the editing thread at the snapshot, so a table is
+        fetched once per snapshot instead of once per edit. It may return a
+        callable instead of the value: that runs in the background thread
+        (the expensive conversion), on what ``get`` took — references to
+        objects the editor replaces rather than changes in place.
         """
         self._check_slot(slot)
         with self._cond:
@@ -511,6 +514,8 @@ class Autosaver:
             files["labels"] = lab
             self._cleared.discard("labels")
         for slot, value in snap.slots.items():
+            if callable(value):  # the expensive half of an update_later: done here
+                value = value()
             if slot in INLINE:
                 self._inline[slot] = value.to_json() if isinstance(value, ImageRef) else value
                 continue
