@@ -101,6 +101,6 @@ def test_sigkill_during_autosave_recovers_one_consistent_generation(tmp_path):
           f"({mid} left a half-written generation behind); consistent {TRIALS - len(bad)}/"
           f"{TRIALS}; work lost: interval {FAST} s mean {lost[~default].mean():.3f} s, max "
           f"{lost[~default].max():.3f} s; default interval {AUTOSAVE_INTERVAL_S} s mean "
-          f"{lost[default].mean():.3f} s, max {lost[default].max():.3f} s; editing thread per "
-          f"edit (notify + snapshot): worst {edit_ms.max():.1f} ms, median of trial worsts "
-          f"{np.median(edit_ms):.1f} ms")
+          f"{lost[default].mean():.3f} s, max {lost[default].max():.3f} s; the editor's loop "
+          f"(its own edit, a table copy per snapshot, notify): worst {edit_ms.max():.1f} ms, "
+          f"median of trial worsts {np.median(edit_ms):.1f} ms")
