@@ -1,4 +1,5 @@
-"""Project widget: save a full viewer, reopen it in a fresh viewer, recover autosaved edits."""
+"""Project dock with an image file on disk: Save as…, Open… in a fresh viewer, recover autosaved
+edits after the image moved; session slots (classifier); undo/redo autosave; the screenshot."""
 
 from __future__ import annotations
 
@@ -11,9 +12,14 @@ from skimage.draw import disk
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
 from napari_dvp._qt.project.widget import ProjectWidget
-from napari_dvp.core.project.autosave import find_recovery, list_recoveries
+from napari_dvp.core.project.autosave import TILE, find_recovery, list_recoveries
 from napari_dvp.core.slide import open_image, write_ome_tiff
 from napari_dvp.core.slide.layers import layer_data
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
 
 
 def _build_viewer(viewer, tmp_path: Path) -> Path:
@@ -30,7 +36,8 @@ def _build_viewer(viewer, tmp_path: Path) -> Path:
         viewer.add_image(data, **kwargs)
     viewer.layers["panCK"].colormap = "magenta"
     viewer.layers["DAPI"].contrast_limits = (100, 2500)
-    lab = viewer.add_labels(labels, name="cells", scale=(0.5, 0.5), opacity=0.4)
+    lab = viewer.add_labels(labels, name="cells", scale=(0.5, 0.5), opacity=0.4,
+                            units=("um", "um"))
     ids = np.unique(labels[labels > 0])
     set_cell_table(lab, pd.DataFrame({
         "cell_id": ids.astype(np.int64), "area_um2": rng.random(len(ids)),
@@ -38,34 +45,36 @@ def _build_viewer(viewer, tmp_path: Path) -> Path:
         "class": [""] * len(ids)}))
     viewer.add_shapes([np.array([[0, 0], [0, 200], [150, 200], [150, 0]], float),
                        np.array([[300, 300], [300, 500], [500, 400]], float)],
-                      shape_type="polygon", name="regions", scale=(0.5, 0.5),
+                      shape_type="polygon", name="regions", scale=(0.5, 0.5), units=("um", "um"),
                       features=pd.DataFrame({"region": ["epidermis", "dermis"]}),
                       face_color=["#d6604d", "#4393c3"], edge_color="white")
     return path
 
 
-def _wait(qtbot, widget) -> None:
-    qtbot.waitUntil(lambda: not widget.busy, timeout=30000)
+def _dock(viewer) -> ProjectWidget:
+    dock = ProjectWidget(viewer)
+    viewer.window.add_dock_widget(dock, name="Project")
+    return dock
 
 
 @pytest.mark.slow
-def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_path, monkeypatch,
-                                              screenshot_path):
-    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
+def test_save_reopen_and_recover_after_the_image_moved(make_napari_viewer, qtbot, tmp_path,
+                                                       clicker, dialogs, errors):
     viewer = make_napari_viewer()
     image_path = _build_viewer(viewer, tmp_path)
-    widget = ProjectWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Project")
+    dock = _dock(viewer)
     folder = tmp_path / "proj"
-    widget.save(folder)
-    _wait(qtbot, widget)
-    assert (folder / "project.json").is_file() and widget.folder == folder
-    assert "saved" in widget.status.text()
+    dialogs.folder(folder)
+    clicker(dock, check_all=False).click("Save as…", wait_until=lambda: not dock.busy)
+    assert (folder / "project.json").is_file() and dock.folder == folder
+    assert not list(folder.glob("image*"))  # the image is referenced, never copied
+    assert "saved" in dock.autosave.status.text()
+    dock.close()
 
     viewer2 = make_napari_viewer()
-    w2 = ProjectWidget(viewer2)
-    w2.open(folder)
-    _wait(qtbot, w2)
+    dock2 = _dock(viewer2)
+    dialogs.folder(folder)
+    clicker(dock2, check_all=False).click("Open…", wait_until=lambda: not dock2.busy)
     assert [lay.name for lay in viewer2.layers] == [lay.name for lay in viewer.layers]
     for a in viewer.layers:
         b = viewer2.layers[a.name]
@@ -87,63 +96,50 @@ def test_save_and_reopen_restores_every_layer(make_napari_viewer, qtbot, tmp_pat
         np.testing.assert_allclose(da_, db)
     np.testing.assert_allclose(ra.face_color[:, :3], rb.face_color[:, :3], atol=1 / 255)
 
-    # edits after opening are autosaved; a crash (no Save) is offered for recovery
-    w2.saver.interval = 0.05
+    # edits after opening are autosaved; napari "crashes" (the window goes without saving)
     lab = viewer2.layers["cells"]
     lab.paint((100, 100), 99, refresh=False)
     table = cell_table_of(lab)
     table.loc[0, "class"] = "keratinocyte"
     set_cell_table(lab, table)
-    qtbot.wait(50)  # the widget hands painted boxes over once napari has written them
-    w2.saver.flush()
-    assert find_recovery(folder) is not None
-    w2.saver.close()  # "crash": napari goes away without saving
+    qtbot.waitUntil(lambda: find_recovery(folder) is not None and not dock2.saver.dirty,
+                    timeout=30_000)
+    dock2.close()
 
     image_path.rename(tmp_path / "moved.ome.tif")  # and the image was moved meanwhile
-    viewer3 = make_napari_viewer()
-    w3 = ProjectWidget(viewer3)
-    monkeypatch.setattr(w3, "ask_recover", lambda when: True)
-    monkeypatch.setattr(w3, "ask_image_path", lambda old: str(tmp_path / "moved.ome.tif"))
-    w3.open(folder)
-    _wait(qtbot, w3)
+    viewer3 = viewer2  # napari restarted: a new Project dock
+    dock3 = _dock(viewer3)
+    click3 = clicker(dock3, check_all=False)
+    # Open…: the folder; recover the edits? yes; where is the image now? moved.ome.tif
+    dialogs.folder(folder).yes().open(tmp_path / "moved.ome.tif")
+    click3.click("Open…", wait_until=lambda: not dock3.busy)
     rec = viewer3.layers["cells"]
     assert rec.data[100, 100] == 99
     np.testing.assert_array_equal(rec.data, lab.data)
     assert cell_table_of(rec).loc[0, "class"] == "keratinocyte"
     assert viewer3.layers["DAPI"].metadata["path"] == str((tmp_path / "moved.ome.tif").resolve())
-    w3.save()
-    _wait(qtbot, w3)
+    click3.click(dock3.save_btn, wait_until=lambda: not dock3.busy)
     assert find_recovery(folder) is None
-    assert not w3.session_btn.isVisible() and not list_recoveries()
-    viewer3.window._qt_window.resize(1200, 760)
-    viewer3.window.add_dock_widget(w3, name="Project")
-    viewer3.layers["panCK"].visible = False
-    qtbot.wait(500)
-    viewer3.reset_view()
-    qtbot.wait(500)
-    w3._tick()
-    viewer3.layers.selection.active = viewer3.layers["cells"]
-    viewer3.screenshot(str(screenshot_path("project_widget.png")), canvas_only=False)
-    for w in (widget, w2, w3):
-        w.saver.close(flush=False)
+    assert not dock3.session_btn.isVisibleTo(dock3) and not list_recoveries()
+    assert not errors
+    dialogs.done()
 
 
 def test_session_slots_saved_autosaved_and_restored(make_napari_viewer, qtbot, tmp_path,
-                                                    monkeypatch):
+                                                    clicker, dialogs, errors):
     from napari_dvp._qt._session import session_of
-    from napari_dvp._qt.project.layers import project_from_viewer, restore_into_viewer
+    from napari_dvp._qt.project.layers import NOT_KEPT_CLASSIFIER, classifier_bytes
     from napari_dvp.core.classes.classifier import CellClassifier
     from napari_dvp.core.errors import DvpInputError
-    from napari_dvp.core.project import load_project
+    from napari_dvp.core.project import executable_content, load_project
 
-    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
     viewer = make_napari_viewer()
     lab = viewer.add_labels(np.zeros((64, 64), np.uint32), name="cells")
     rng = np.random.default_rng(1)
     table = pd.DataFrame({"cell_id": np.arange(1, 41), "mean_DAPI": rng.random(40),
                           "area_um2": rng.random(40) * 50})
     set_cell_table(lab, table)
-    widget = ProjectWidget(viewer)
+    dock = _dock(viewer)
     session = session_of(viewer)
     assert session_of(viewer) is session and session_of(make_napari_viewer()) is not session
     seen = []
@@ -157,56 +153,80 @@ def test_session_slots_saved_autosaved_and_restored(make_napari_viewer, qtbot, t
     with pytest.raises(DvpInputError, match="unknown session slot"):
         session.set("nonsense", 1)
     # the autosaver got every session slot (an unsaved session: recovery holds them)
-    widget.saver.flush()
+    qtbot.waitUntil(lambda: dock.saver.n_writes > 0 and not dock.saver.dirty, timeout=30_000)
     rec = list_recoveries()
-    assert rec and {"classifier", "plans", "classes"} <= set(rec[0].slots)
+    assert rec and {"plans", "classes"} <= set(rec[0].slots)
 
+    infos = []
+    from napari.utils.notifications import notification_manager
+
+    notification_manager.notification_ready.connect(lambda e: infos.append(str(e.message)))
     folder = tmp_path / "proj"
-    widget.save(folder)
-    _wait(qtbot, widget)
+    dialogs.folder(folder)
+    clicker(dock, check_all=False).click("Save as…", wait_until=lambda: not dock.busy)
     project = load_project(folder)
-    assert project.classifier_info["classes"] == ["a", "b"]
     pd.testing.assert_frame_equal(project.plans["plan 1"], plan)
     assert project.classes == {"gating": {"rules": [{"name": "T cell", "expr": "CD8+"}]}}
-
-    viewer2 = make_napari_viewer()
-    restored = []
-    session_of(viewer2).changed.connect(lambda slot, source: restored.append(slot))
-    restore_into_viewer(viewer2, project)
-    s2 = session_of(viewer2)
-    assert set(restored) == {"classifier", "plans", "classes"}
-    assert s2.get("classifier").classes == ["a", "b"]
-    pd.testing.assert_frame_equal(s2.get("classifier").predict(table), clf.predict(table))
-    again = project_from_viewer(viewer2)
-    assert again.classifier_info == project.classifier_info
-    assert list(again.plans) == ["plan 1"]
+    pickled = executable_content(classifier_bytes(clf)[0]) is not None
+    # a classifier whose saved form runs code is never put into a project, and the user is told
+    assert (project.classifier is None) == pickled
+    assert (NOT_KEPT_CLASSIFIER in infos[-1]) == pickled and not errors
     session.put("plans", "plan 1", None)
     assert session.get("plans") == {} and "plans" not in session.items()
-    widget.saver.close(flush=False)
+    dialogs.done()
 
 
-def test_undo_and_redo_autosave_only_the_chunks_they_touch(make_napari_viewer, qtbot, tmp_path,
-                                                           monkeypatch):
-    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
+def _pickled_classifier() -> bool:
+    from napari_dvp._qt.project.layers import classifier_bytes
+    from napari_dvp.core.classes.classifier import CellClassifier
+    from napari_dvp.core.project import executable_content
+
+    table = pd.DataFrame({"cell_id": [1, 2, 3, 4], "mean_DAPI": [0.0, 0.1, 1.0, 1.1]})
+    clf = CellClassifier(n_estimators=2).train(table, {1: "a", 2: "a", 3: "b", 4: "b"})
+    return executable_content(classifier_bytes(clf)[0]) is not None
+
+
+@pytest.mark.xfail(_pickled_classifier(), strict=True,
+                   reason="the classifier is still saved as a pickle, which projects refuse; "
+                          "it round-trips once core.classes.classifier saves data only")
+def test_a_data_only_classifier_round_trips(make_napari_viewer, tmp_path):
+    from napari_dvp._qt._session import session_of
+    from napari_dvp._qt.project.layers import project_from_viewer, restore_into_viewer
+    from napari_dvp.core.classes.classifier import CellClassifier
+    from napari_dvp.core.project import load_project, save_project
+
+    viewer = make_napari_viewer()
+    table = pd.DataFrame({"cell_id": np.arange(1, 21), "mean_DAPI": np.linspace(0, 1, 20)})
+    clf = CellClassifier(n_estimators=5).train(table, {1: "a", 2: "a", 19: "b", 20: "b"})
+    session_of(viewer).set("classifier", clf)
+    save_project(tmp_path / "p", project_from_viewer(viewer))
+    viewer2 = make_napari_viewer()
+    restore_into_viewer(viewer2, load_project(tmp_path / "p"))
+    back = session_of(viewer2).get("classifier")
+    pd.testing.assert_frame_equal(back.predict(table), clf.predict(table))
+
+
+def test_undo_and_redo_autosave_only_the_tiles_they_touch(make_napari_viewer, qtbot, tmp_path,
+                                                          clicker, dialogs):
     viewer = make_napari_viewer()
     lab = viewer.add_labels(np.zeros((2048, 2048), np.uint32), name="cells")
-    widget = ProjectWidget(viewer)
-    widget.save(tmp_path / "proj")
-    _wait(qtbot, widget)
-    saver = widget.saver
-    saver.enabled = False  # keep the dirty chunks to look at them
+    dock = _dock(viewer)
+    dialogs.folder(tmp_path / "proj")
+    clicker(dock, check_all=False).click("Save as…", wait_until=lambda: not dock.busy)
+    saver = dock.saver
+    saver.enabled = False  # keep the dirty tiles to look at them
+    follower = dock.autosave.follower
 
     def dirty_after(action):
         with saver._cond:
-            saver._labels_dirty = set()
+            saver._dirty = set()
         action()
-        widget.follower.poll_undo()
-        return saver._labels_dirty
+        follower.poll_undo()
+        return saver._dirty
 
     lab.paint((1500, 1500), 5, refresh=False)
-    qtbot.wait(50)
-    widget.follower.poll_undo()
-    assert dirty_after(lab.undo) == {(1, 1)} and lab.data[1500, 1500] == 0
-    assert dirty_after(lab.redo) == {(1, 1)} and lab.data[1500, 1500] == 5
+    follower.poll_undo()
+    tile = (1500 // TILE, 1500 // TILE)
+    assert dirty_after(lab.undo) == {tile} and lab.data[1500, 1500] == 0
+    assert dirty_after(lab.redo) == {tile} and lab.data[1500, 1500] == 5
     assert dirty_after(lambda: None) == set()
-    saver.close(flush=False)

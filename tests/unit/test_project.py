@@ -8,19 +8,16 @@ import shutil
 from pathlib import Path
 
 import anndata
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 import tifffile
 from skimage.draw import disk
-from sklearn.ensemble import RandomForestClassifier
 
 from napari_dvp.cli import main
 from napari_dvp.core import project as P
 from napari_dvp.core.errors import DvpInputError
-from napari_dvp.core.project.autosave import Autosaver, discard_recovery, find_recovery, recover
 from napari_dvp.core.regions import Region
 
 
@@ -54,10 +51,8 @@ def _cells(lab: np.ndarray) -> pd.DataFrame:
 def full_project() -> P.Project:
     lab = _labels()
     cells = _cells(lab)
-    x = np.random.default_rng(2).random((30, 3))
-    y = (x[:, 0] > 0.5).astype(int)
-    buf = io.BytesIO()
-    joblib.dump(RandomForestClassifier(n_estimators=5, random_state=0).fit(x, y), buf)
+    buf = io.BytesIO()  # a data-only classifier file: arrays, no pickle
+    np.savez(buf, thresholds=np.random.default_rng(2).random((5, 7)), features=np.arange(3))
     hole = shapely.Polygon([(0, 0), (500, 0), (500, 300), (0, 300)],
                            [[(10.5, 10.25), (20, 10), (20, 20.125)]])
     regions = [
@@ -114,10 +109,6 @@ def test_round_trip_is_exact(tmp_path, full_project):
     assert index["format_version"] == P.FORMAT_VERSION and index["generation"] == 1
     back = P.load_project(tmp_path / "proj")
     assert_projects_equal(full_project, back)
-    # the classifier bytes are the same model
-    x = np.random.default_rng(5).random((7, 3))
-    np.testing.assert_array_equal(joblib.load(io.BytesIO(back.classifier)).predict(x),
-                                  joblib.load(io.BytesIO(full_project.classifier)).predict(x))
     # labels stored as a zarr v3 array in 1024² chunks
     import zarr
 
@@ -307,106 +298,143 @@ def test_cli_project_info_and_check(tmp_path, full_project, capsys):
     assert main(["project", "info", str(tmp_path / "missing")]) == 2
 
 
-def test_autosaver_writes_only_dirty_chunks_and_recovers(tmp_path, full_project):
+# --------------------------------------------------------------------------- executable content
+
+
+def _pickles() -> dict[str, bytes]:
+    import pickle
+
+    import joblib
+
+    payload = {"model": shapely.box(0, 0, 1, 1), "x": [1, 2]}  # any object pickles as code
+    out = {f"pickle protocol {p}": pickle.dumps(payload, protocol=p) for p in (0, 2, 5)}
+    for comp in (3, "gzip", "xz"):
+        buf = io.BytesIO()
+        joblib.dump(payload, buf, compress=comp)
+        out[f"joblib {comp}"] = buf.getvalue()
+    buf = io.BytesIO()
+    np.savez(buf, ok=np.arange(3), obj=np.array([payload], dtype=object))
+    out["npz with objects"] = buf.getvalue()
+    return out
+
+
+def test_executable_content_is_recognised_without_loading_it():
+    for name, data in _pickles().items():
+        assert P.executable_content(data), name
+    buf = io.BytesIO()
+    np.savez(buf, thresholds=np.ones((3, 3)))
+    for data in (buf.getvalue(), b'{"trees": []}', b"PAR1" + bytes(100),
+                 np.random.default_rng(0).bytes(100_000)):
+        assert P.executable_content(data) is None
+
+
+def _plant_classifier(d: Path, data: bytes) -> None:
+    """Replace a saved project's classifier bytes (and its checksum, as an attacker would)."""
+    import hashlib
+
+    index = json.loads((d / "project.json").read_text())
+    entry = index["files"]["classifier"]
+    (d / entry["file"]).write_bytes(data)
+    entry["sha256"] = hashlib.sha256(data).hexdigest()
+    (d / "project.json").write_text(json.dumps(index))
+
+
+def test_project_with_a_pickled_classifier_is_refused_and_flagged(tmp_path, full_project,
+                                                                  capsys):
     d = tmp_path / "proj"
+    bad = _pickles()["joblib 3"]
+    _one_line_error(P.save_project, d, P.Project(classifier=bad), match="runs code")
+    assert not (d / "project.json").exists()
     P.save_project(d, full_project)
-    proj = P.load_project(d)
-    saver = Autosaver(d / ".recovery", interval=0.05, project_dir=d)
-    try:
-        saver.set_labels(proj.labels, dirty=False)
-        saver.flush()
-        assert saver.n_writes == 0 and find_recovery(d) is None  # nothing edited yet
-        proj.labels[1100:1110, 10:20] = 77  # chunk (1, 0)
-        saver.mark_labels_dirty((1100, 1110, 10, 20))
-        saver.flush()
-        zdir = next((d / ".recovery").glob("labels.*.zarr"))
-        chunk_files = {p.relative_to(zdir).as_posix(): p.stat().st_mtime_ns
-                       for p in zdir.rglob("c/*/*")}
-        assert len(chunk_files) == 4  # first edit copies the whole array once
-        proj.labels[5:9, 1050:1060] = 78  # chunk (0, 1)
-        saver.mark_labels_dirty((5, 9, 1050, 1060))
-        cells = proj.cells.copy()
-        cells.loc[3, "class"] = "CD8 T cell"
-        saver.update("cells", cells)
-        saver.update("plans", {})
-        saver.flush()
-        after = {p.relative_to(zdir).as_posix(): p.stat().st_mtime_ns
-                 for p in zdir.rglob("c/*/*")}
-        changed = sorted(k for k in after if after[k] != chunk_files[k])
-        assert changed == ["c/0/1"]
-    finally:
-        saver.close()
-    info = find_recovery(d)
-    assert info is not None and {"labels", "cells", "plans"} <= set(info.slots)
-    rec = recover(d)
-    np.testing.assert_array_equal(rec.labels, proj.labels)
-    pd.testing.assert_frame_equal(rec.cells, cells)
-    assert rec.plans == {} and list(rec.manifests) == ["run 1/2"]
-    assert "unsaved edits autosaved" in _cli_out(["project", "info", str(d)])
-    # a later proper save makes the recovery state stale; discard removes it
-    P.save_project(d, rec)
-    assert find_recovery(d) is None
-    discard_recovery(d)
-    assert not (d / ".recovery").exists()
+    marker = tmp_path / "ran"
+
+    class Evil:  # unpickling this would create the marker file
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    import pickle
+
+    for data in (pickle.dumps(Evil()), bad):
+        _plant_classifier(d, data)
+        _one_line_error(P.load_project, d, match=r"classifier \(classifier\.g1\.bin\) is a "
+                        r"Python pickle.*refuses this project")
+        assert main(["project", "check", str(d)]) == 2
+        err = capsys.readouterr().err
+        assert "pickle" in err and len(err.strip().splitlines()) == 1
+        assert main(["project", "info", str(d)]) == 1
+        assert "EXECUTABLE CONTENT: classifier.g1.bin" in capsys.readouterr().out
+    assert not marker.exists()
 
 
-def test_autosaver_waits_interval_and_serves_unsaved_sessions(tmp_path, monkeypatch):
-    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
-    from napari_dvp.core.project.autosave import list_recoveries, recovery_dir_for
-
-    folder = recovery_dir_for(None, "session1")
-    assert folder == tmp_path / "home" / "recovery" / "session1"
-    saver = Autosaver(folder, interval=0.6)
-    try:
-        for i in range(20):  # twenty quick edits: one write now, one after the interval
-            saver.update("classes", {"n": i})
-        saver.flush()
-        for i in range(20, 40):
-            saver.update("classes", {"n": i})
-        assert saver.dirty
-        import time
-
-        time.sleep(0.25)
-        assert saver.n_writes == 1  # still waiting for the interval
-        saver.flush()
-        assert saver.n_writes == 2
-        saver.enabled = False
-        saver.update("classes", {"n": 99})
-        saver.flush(timeout=0.2)
-        assert saver.n_writes == 2
-    finally:
-        saver.close()
-    (info,) = list_recoveries()
-    assert info.project_saved_unix is None
-    assert recover(info.folder).classes == {"n": 39}
+# --------------------------------------------------------------------------- in-memory image
 
 
-class _FailsOnce:
-    """Labels that raise the first time the second band of rows is read (a failed write)."""
+@pytest.mark.parametrize("rgb", [False, True])
+def test_an_image_only_in_memory_is_kept_in_the_project(tmp_path, rgb):
+    from napari_dvp.core.slide import open_image
 
-    def __init__(self, data: np.ndarray) -> None:
-        self.data, self.shape, self.dtype, self.ndim = data, data.shape, data.dtype, data.ndim
-        self.failed = False
+    rng = np.random.default_rng(4)
+    data = rng.integers(0, 255 if rgb else 4000, (300, 200, 3) if rgb else (2, 300, 200),
+                        dtype=np.uint8 if rgb else np.uint16)
+    names = ["red", "green", "blue"] if rgb else ["DAPI", "panCK"]
+    emb = P.EmbeddedImage(data, names, pixel_size_um=0.25, rgb=rgb)
+    d = tmp_path / "proj"
+    first = P.save_project(d, P.Project(image_data=emb, labels=_labels((300, 200), 5)))
+    name = first["files"]["image"]["file"]
+    assert name == "image.g1.ome.tif" and first["image"] is None
+    back = P.load_project(d)
+    assert back.image.embedded and back.image.path == str(d / name)
+    img = open_image(back.image.path)
+    assert img.pixel_size_um == pytest.approx(0.25) and list(img.channel_names) == names
+    pixels = np.asarray(img.levels[0])
+    np.testing.assert_array_equal(pixels, np.moveaxis(data, -1, 0) if rgb else data)
+    # saving again (the image now comes from the project's file) reuses the file
+    again = P.save_project(d, back)
+    assert again["files"]["image"]["file"] == name
+    # Save as… copies it; the copy opens after the original project is gone
+    P.save_project(tmp_path / "copy", P.load_project(d))
+    shutil.rmtree(d)
+    moved = P.load_project(tmp_path / "copy")
+    np.testing.assert_array_equal(np.asarray(open_image(moved.image.path).levels[0]), pixels)
+    info = P.project_info(tmp_path / "copy")
+    assert info["image"]["embedded"] and info["image"]["status"] == "ok"
+    assert "image: kept in the project" in _cli_out(["project", "info", str(tmp_path / "copy")])
 
-    def __getitem__(self, key):
-        rows = key[0] if isinstance(key, tuple) else key
-        if not self.failed and (rows.start or 0) >= P.LABEL_CHUNK:
-            self.failed = True
-            raise OSError("disk full")
-        return self.data[key]
+
+def test_an_unchanged_in_memory_image_is_not_written_again(tmp_path):
+    data = np.random.default_rng(5).integers(0, 4000, (1, 256, 256), dtype=np.uint16)
+    project = P.Project(image_data=P.EmbeddedImage(data, ["DAPI"], 0.5))
+    d = tmp_path / "proj"
+    P.save_project(d, project)
+    stamp = (d / "image.g1.ome.tif").stat().st_mtime_ns
+    assert P.save_project(d, project)["files"]["image"]["file"] == "image.g1.ome.tif"
+    assert (d / "image.g1.ome.tif").stat().st_mtime_ns == stamp
+    data[0, 0, 0] += 1
+    assert P.save_project(d, project)["files"]["image"]["file"] == "image.g3.ome.tif"
+    assert not (d / "image.g1.ome.tif").exists()
 
 
-def test_autosaver_redoes_a_labels_copy_that_failed_half_way(tmp_path):
-    labels = np.arange(1500 * 1100, dtype=np.uint32).reshape(1500, 1100) % 50
-    live = _FailsOnce(labels)
-    errors = []
-    saver = Autosaver(tmp_path / "rec", interval=0.05, on_error=errors.append)
-    try:
-        saver.set_labels(live, dirty=False)
-        labels[10:20, 10:20] = 77
-        saver.mark_labels_dirty((10, 20, 10, 20))  # the first copy of the array fails
-        saver.flush()
-    finally:
-        saver.close()
-    assert live.failed and errors and "disk full" in errors[0]
-    np.testing.assert_array_equal(recover(tmp_path / "rec").labels, labels)
+# --------------------------------------------------------------------------- steps, summary
+
+
+def test_a_cancelled_save_changes_nothing(tmp_path, full_project):
+    d = tmp_path / "proj"
+    P.save_project(d, P.Project(cells=full_project.cells.iloc[:3]))
+    before = {p.name: p.stat().st_mtime_ns for p in d.iterdir()}
+    steps = P.save_steps(d, full_project)
+    messages = [next(steps)[2] for _ in range(4)]  # image, labels, cells, regions written
+    assert messages[1] == "Saving the cell labels…"
+    steps.close()  # Cancel
+    assert {p.name: p.stat().st_mtime_ns for p in d.iterdir()} == before
+    assert len(P.load_project(d).cells) == 3 and P.read_lock(d) is None
+
+
+def test_save_summary_is_one_line(tmp_path, full_project):
+    index = P.save_project(tmp_path / "p", full_project)
+    text = P.save_summary(tmp_path / "p", index, left_out=["2 layers of another slide"])
+    assert text == (f"Saved project to {tmp_path / 'p'}: 40 cells, 3 regions, classes, "
+                    "classifier, 1 plan, 1 manifest, 1 score table, proteomics "
+                    "(not saved: 2 layers of another slide)")
+    big = {"files": {"cells": {"rows": 1234}, "image": {}}}
+    assert P.save_summary("x", big) == "Saved project to x: image (kept in the project), " \
+        "1,234 cells"

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 NAME = "project"
-HELP = "show what a napari-dvp project folder holds (info) or verify every file (check)"
+HELP = ("show what a napari-dvp project folder holds (info) or verify every file and refuse "
+        "executable content (check)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     info = sub.add_parser("info", help="print what the project holds (reads only its index)")
     info.add_argument("folder", type=Path, help="project folder (holds project.json)")
     info.add_argument("--json", action="store_true", help="print the information as JSON")
-    check = sub.add_parser("check", help="load every file and verify every checksum")
+    check = sub.add_parser("check", help="load every file, verify every checksum and refuse "
+                           "executable content (a pickled classifier)")
     check.add_argument("folder", type=Path, help="project folder (holds project.json)")
 
 
@@ -32,6 +34,12 @@ def format_info(info: dict) -> str:
     img = info.get("image")
     if img is None:
         lines.append("image: none referenced")
+    elif img.get("embedded"):
+        shape = "x".join(map(str, img.get("shape", []))) or "?"
+        chans = ", ".join(img.get("channels", []))
+        lines.append(f"image: kept in the project ({Path(img['path']).name}) [{shape} "
+                     f"{img.get('dtype', '')}]" + (f" channels {chans}" if chans else "")
+                     + ("" if img["status"] == "ok" else " MISSING"))
     else:
         status = {"ok": "found, matches", "missing": "MISSING (moved? open the project and "
                   "point to its new location)", "changed": "CHANGED (a different image is "
@@ -68,6 +76,14 @@ def format_info(info: dict) -> str:
         lines.append(f"layers: {', '.join(info['layers'])}")
     if info.get("missing"):
         lines.append(f"MISSING FILES: {', '.join(info['missing'])}")
+    for found in info.get("executable", []):
+        lines.append(f"EXECUTABLE CONTENT: {found} — runs code when opened; napari-dvp refuses "
+                     "to open this project")
+    lock = info.get("lock")
+    if lock:
+        state = f"stale: {lock['stale']}" if lock.get("stale") else "in use"
+        lines.append(f"locked by napari-dvp pid {lock['pid']} on {lock['host']} since "
+                     f"{lock['since']} ({lock['purpose']}; {state})")
     if info.get("recovery"):
         lines.append(f"unsaved edits autosaved at {info['recovery']} (open the project to "
                      "recover them)")
@@ -79,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "check":
         check_project(args.folder)
-        print(f"{args.folder}: every file loads and matches its checksum")
+        print(f"{args.folder}: every file loads and matches its checksum; no executable "
+              "content")
         return 0
     info = project_info(args.folder)
     print(json.dumps(info, indent=1) if args.json else format_info(info))
-    return 1 if info.get("missing") else 0
+    return 1 if info.get("missing") or info.get("executable") else 0

@@ -1,143 +1,176 @@
-"""Project dock widget: Save / Save as / Open a project folder, autosave, recovery.
+"""Project dock: Save / Save as… / Open… a project folder, autosave, recovery.
 
-The widget only wires buttons: layers and session <-> project is
-:mod:`.layers`, following edits into the autosaver is
-:mod:`.autosave`; saving, loading, autosave and recovery are
-:mod:`napari_dvp.core.project` / :mod:`napari_dvp.core.project.autosave`.
+The dock coordinates: viewer <-> project is :mod:`.layers`, the autosave row
+is :class:`.autosave.AutosavePanel`; saving, opening, locking and recovery
+are :mod:`napari_dvp.core.project`. Save, Open and Recover run through the
+dock's :class:`~napari_dvp._qt._jobs.JobRunner` (progress, Cancel). A window
+holds the project's lock while it has the project open; a project another
+window holds opens read-only (Save asks for the lock again).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from napari.qt.threading import thread_worker
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-)
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton
 
-from ...core.errors import DvpCancelled
-from ...core.project import Project, load_project, relink_image, save_project
+from ...core.project import (
+    ProjectLock,
+    ProjectLocked,
+    check_save_folder,
+    load_steps,
+    read_index,
+    relink_image,
+    save_steps,
+    save_summary,
+)
 from ...core.project.autosave import (
-    Autosaver,
     discard_recovery,
     find_recovery,
     list_recoveries,
-    recover,
+    recover_steps,
     recovery_dir_for,
 )
 from .._common import notify_errors, show_info, show_warning
+from .._slide import cells_layer
 from .._workspace import DvpDock
-from .autosave import ViewerAutosave
+from .autosave import AutosavePanel
+from .holding import Holding
+from .jobs import JobRow
 from .layers import project_from_viewer, restore_into_viewer
 
 __all__ = ["ProjectWidget", "project_from_viewer", "restore_into_viewer"]
 
-
-def _ago(t: float | None) -> str:
-    if t is None:
-        return "never"
-    s = max(0, int(time.time() - t))
-    return f"{s} s ago" if s < 120 else f"{s // 60} min ago"
+HEARTBEAT_MS = 60_000
 
 
 class ProjectWidget(DvpDock):
     """Save, reopen and autosave everything done on a biopsy as one project folder."""
 
     STEP = "Project"
-    GUIDE = ("<b>9 Project</b> — saves everything in one folder that reopens exactly; autosave"
-             " and recovery.")
-
-    interval = 5.0
+    GUIDE = ("<b>9 Project</b> — keeps the slide, cells, classes, regions and plans in one "
+             "folder that reopens exactly; every edit is autosaved.")
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self.folder: Path | None = None
+        self.holding = Holding()
         self.saved_unix: float | None = None
-        self.busy = False
         self._refs: dict[str, object] = {}
-        self._cancel = False
-        lay = self.body
-        self.where = QLabel("Project: not saved yet")
+        self.where = QLabel("Project: not saved yet — <b>Save as…</b> a new folder, or "
+                            "<b>Open…</b> one")
         self.where.setWordWrap(True)
-        lay.addWidget(self.where)
-        row = QHBoxLayout()
         self.save_btn, self.save_as_btn, self.open_btn = (
             QPushButton("Save"), QPushButton("Save as…"), QPushButton("Open…"))
-        self.save_btn.setToolTip("Save image reference, cells, classes, regions and plans "
+        self.save_btn.setToolTip("Save the slide, cells, classes, regions, plans and proteomics "
                                  "into the project folder")
         self.save_as_btn.setToolTip("Save the project into a new (empty) folder")
         self.open_btn.setToolTip("Open a project folder; its layers replace the current ones")
+        row = QHBoxLayout()
         for b in (self.save_btn, self.save_as_btn, self.open_btn):
             row.addWidget(b)
-        lay.addLayout(row)
-        self.autosave = QCheckBox(f"Autosave every {self.interval:.0f} s (recover after a crash)")
-        self.autosave.setChecked(True)
-        lay.addWidget(self.autosave)
-        self.status = QLabel("")
-        lay.addWidget(self.status)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.cancel_btn = QPushButton("Cancel")
-        for w in (self.progress, self.cancel_btn):
-            w.hide()
-            lay.addWidget(w)
+        self.autosave = AutosavePanel(self.viewer, self._refs, lambda: self.saved_unix)
         self.session_btn = QPushButton("Recover unsaved session…")
-        self.session_btn.setToolTip("napari closed before this session was saved; load its "
+        self.session_btn.setToolTip("napari closed before a session was saved; load its "
                                     "autosaved edits")
-        self.session_btn.setVisible(bool(list_recoveries()))
-        lay.addWidget(self.session_btn)
-        lay.addStretch()
+        self.jobs = JobRow([self.save_btn, self.save_as_btn, self.open_btn, self.session_btn])
+        self.status = self.jobs.status
+        lay = self.body
+        lay.addWidget(self.where)
+        lay.addLayout(row)
+        for w in (self.autosave, self.session_btn, self.jobs):
+            lay.addWidget(w)
+        lay.addStretch(1)
         self.save_btn.clicked.connect(lambda: self.save())
         self.save_as_btn.clicked.connect(self._save_as)
         self.open_btn.clicked.connect(self._open_dialog)
-        self.cancel_btn.clicked.connect(lambda: setattr(self, "_cancel", True))
         self.session_btn.clicked.connect(self._recover_session)
-        self.autosave.toggled.connect(self._toggle_autosave)
-        self.follower = ViewerAutosave(self.viewer, self._refs)
-        self._start_saver(None)
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._tick)
-        self._timer.start(1000)
-        self._tick()
+        self.autosave.start(None)
+        self._show_sessions()
+        self._heartbeat = QTimer(self)  # tells other computers this window still holds it
+        self._heartbeat.timeout.connect(self._beat)
+        self._heartbeat.start(HEARTBEAT_MS)
 
-    # ------------------------------------------------------------------ save / open
+    # ------------------------------------------------------------------ state
+    @property
+    def busy(self) -> bool:
+        """Whether a save, open or recovery is running."""
+        return self.jobs.running
 
+    @property
+    def saver(self):
+        """The autosaver of the current project (or unsaved session)."""
+        return self.autosave.saver
+
+    def _show_sessions(self) -> None:
+        mine = self.saver.folder if self.saver is not None else None
+        self.session_btn.setVisible(any(r.folder != mine for r in list_recoveries()))
+
+    @property
+    def folder(self) -> Path | None:
+        """The project open here (None: not saved yet)."""
+        return self.holding.folder
+
+    @property
+    def lock(self) -> ProjectLock | None:
+        """The lock this window holds on it (None with a folder: read-only)."""
+        return self.holding.lock
+
+    def _adopt(self, folder: Path | None, lock: ProjectLock | None, note: str = "") -> None:
+        self.holding.adopt(folder, lock)
+        self.where.setText(f"Project: <b>{folder.name}</b> — {folder.parent}{note}" if folder
+                           else "Project: recovered session, not saved yet — <b>Save as…</b>")
+
+    def _beat(self) -> None:
+        if not self.holding.beat():  # taken over elsewhere (this computer looked gone)
+            self._adopt(self.folder, None, " (read-only: its lock was taken over)")
+            show_warning(f"{self.folder.name}: another napari-dvp took the project over; "
+                         "this window is read-only now — Save as… keeps your changes")
+
+    # ------------------------------------------------------------------ save
     @notify_errors
     def save(self, folder: str | Path | None = None) -> None:
         """Save to ``folder`` (default: the current project; asks when there is none)."""
         folder = Path(folder) if folder else self.folder
         if folder is None:
             return self._save_as()
-        project = project_from_viewer(self.viewer, self._refs)
+        check_save_folder(folder)
+        lock = self.holding.lock_for(folder)
+        left_out: list[str] = []
+        project = project_from_viewer(self.viewer, self._refs, left_out)
+        lab = cells_layer(self.viewer, required=False)
+        editable = lab is not None and lab.editable
+        if lab is not None:
+            lab.editable = False  # the labels being written must not change meanwhile
+        before = self.autosave.follower.edits
 
-        def progress(slot: str) -> None:
-            if self._cancel:
-                raise DvpCancelled("save cancelled; the project on disk is unchanged")
+        def over() -> None:
+            if lab is not None and editable:
+                lab.editable = True
+            self.holding.release_unused(lock)
+        self.jobs.start(save_steps, folder, project, lock=lock, what=f"Saving to {folder.name}…",
+                        done=lambda index: self._saved(folder, lock, index, left_out, before),
+                        cancelled_text="Save cancelled: the project on disk is as it was.",
+                        after=over)
 
-        self._run(thread_worker(save_project)(folder, project, progress=progress),
-                  lambda index: self._saved(folder, index))
-
-    def _saved(self, folder: Path, index: dict) -> None:
+    def _saved(self, folder: Path, lock: ProjectLock, index: dict, left_out: list[str],
+               edits_before: int) -> None:
         self.saved_unix = float(index["saved_unix"])
-        if folder != self.folder or self.saver is None:
-            old = self.saver
-            self._start_saver(folder)
-            if old is not None:
-                old.close(flush=False)
-                discard_recovery(old.folder)
+        took = lock.took_over if lock is not self.lock else None
+        if self.saver.folder != recovery_dir_for(folder):  # new folder, session, read-only
+            old = self.saver.folder
+            self._adopt(folder, lock)
+            self.autosave.start(folder)
+            discard_recovery(old)
         else:
+            self._adopt(folder, lock)
             self.saver.discard()
-        self.folder = folder
-        self.where.setText(f"Project: {folder}")
-        show_info(f"project saved to {folder}")
+        if self.autosave.follower.edits != edits_before:  # edits made while saving
+            self.autosave.follower.push_all()
+        self.autosave.refresh()
+        summary = save_summary(folder, index, left_out)
+        self.status.setText("Holds " + summary.split(": ", 1)[1])
+        show_info(summary + (f"; took over the lock of {took}" if took else ""))
 
     @notify_errors
     def _save_as(self) -> None:
@@ -145,6 +178,7 @@ class ProjectWidget(DvpDock):
         if path:
             self.save(path)
 
+    # ------------------------------------------------------------------ open
     @notify_errors
     def _open_dialog(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a napari-dvp project folder")
@@ -155,47 +189,74 @@ class ProjectWidget(DvpDock):
     def open(self, folder: str | Path) -> None:
         """Open a project folder, offering its autosaved edits if newer than the save."""
         folder = Path(folder)
-        info = find_recovery(folder)
+        read_index(folder)  # not a project: one line, before anything else
+        try:
+            lock, held_by = self.holding.lock_for(folder), ""
+        except ProjectLocked as exc:  # another window has it open: read-only here
+            if exc.holder is None or exc.holder.purpose != "open":
+                raise
+            lock, held_by = None, exc.holder.describe()
+        info = find_recovery(folder) if lock is not None else None
         use = info is not None and self.ask_recover(info.saved)
         if info is not None and not use:
             discard_recovery(folder)
-        load = recover if use else load_project
-        self._run(thread_worker(load)(folder), lambda p: self._opened(folder, p, use))
+        self.jobs.start(recover_steps if use else load_steps, folder,
+                        what=f"Opening {folder.name}…",
+                        after=lambda: self.holding.release_unused(lock),
+                        done=lambda project: self._opened(folder, lock, project, use, held_by))
 
-    def _opened(self, folder: Path | None, project: Project, recovered: bool) -> None:
+    def _opened(self, folder: Path | None, lock: ProjectLock | None, project, recovered: bool,
+                held_by: str = "", area: Path | None = None) -> None:
+        took = lock.took_over if lock is not None and lock is not self.lock else None
         if project.image is not None and project.image.status != "ok":
             new = self.ask_image_path(project.image.path)
             if new:
                 relink_image(project, new)
             else:
                 show_warning(f"image {project.image.path} not found; opened without it")
-        self.follower.restoring = True
+        follower = self.autosave.follower
+        follower.restoring = True
         try:
             restore_into_viewer(self.viewer, project)
         finally:
-            self.follower.restoring = False
-        self.folder = folder
-        self.saved_unix = None if folder is None else time.time()
-        self.where.setText(f"Project: {folder or 'recovered session (not saved yet)'}")
-        self._start_saver(folder)
-        self.follower.wire()
+            follower.restoring = False
+        self._adopt(folder, lock, f" (read-only: {held_by})" if held_by else "")
+        self.saved_unix = None if recovered or folder is None else \
+            float(read_index(folder).get("saved_unix", 0.0))
+        # read-only: edits autosave as an unsaved session on top of this project
+        self.autosave.start(folder if lock is not None else None, area=area,
+                            everything=recovered, base=folder)
+        follower.wire()
+        self._show_sessions()
+        what = f"{folder}" if folder else "the unsaved session"
         if recovered:
-            self.saved_unix = None
-            self.follower.push_all()
-            show_info("unsaved edits recovered; Save to keep them")
+            text, status = (f"Recovered unsaved edits of {what}; Save to keep them",
+                            "Recovered unsaved edits: Save to keep them")
+        elif held_by:
+            text, status = (f"Opened project {folder} read-only: {held_by} has it open; Save "
+                            "as… to keep your changes in a new folder",
+                            "Read-only: Save as… keeps your changes in a new folder")
+        else:
+            saved = project.saved[:16].replace("T", " ")
+            text, status = f"Opened project {folder}", f"Opened; last saved {saved}"
+        self.status.setText(status)
+        show_info(text + (f"; took over the lock of {took}" if took else ""))
 
     @notify_errors
     def _recover_session(self) -> None:
-        infos = list_recoveries()
+        mine = self.saver.folder if self.saver is not None else None
+        infos = [r for r in list_recoveries() if r.folder != mine]
         if infos and self.ask_recover(infos[0].saved):
-            self._run(thread_worker(recover)(infos[0].folder),
-                      lambda p: self._opened(None, p, True))
-        self.session_btn.hide()
+            area = infos[0].folder
+            self.jobs.start(recover_steps, area, what="Recovering the unsaved session…",
+                            done=lambda p: self._opened(None, None, p, True, area=area))
 
+    # ------------------------------------------------------------------ questions
     def ask_recover(self, when: str) -> bool:
         """Ask whether to recover unsaved edits autosaved at ``when``."""
-        answer = QMessageBox.question(self, "Recover unsaved edits",
-                                      f"Recover unsaved edits from {when}?")
+        answer = QMessageBox.question(
+            self, "Recover unsaved edits", f"Recover the unsaved edits autosaved at {when}?\n"
+            "(No: open the last save and discard them.)")
         return answer == QMessageBox.StandardButton.Yes
 
     def ask_image_path(self, old: str) -> str | None:
@@ -203,53 +264,8 @@ class ProjectWidget(DvpDock):
         path, _ = QFileDialog.getOpenFileName(self, f"Where is {Path(old).name} now?")
         return path or None
 
-    def _run(self, worker, done) -> None:
-        self.busy, self._cancel = True, False
-        for w in (self.progress, self.cancel_btn):
-            w.show()
-        worker.returned.connect(notify_errors(done))
-        worker.errored.connect(notify_errors(self._raise))
-        worker.finished.connect(self._idle)
-        worker.start()
-
-    @staticmethod
-    def _raise(exc: Exception) -> None:
-        raise exc
-
-    def _idle(self) -> None:
-        for w in (self.progress, self.cancel_btn):
-            w.hide()
-        self.busy = False
-
-    # ------------------------------------------------------------------ autosave
-
-    @property
-    def saver(self) -> Autosaver | None:
-        """The autosaver of the current project (or unsaved session)."""
-        return self.follower.saver
-
-    def _start_saver(self, folder: Path | None) -> None:
-        saver = Autosaver(recovery_dir_for(folder), interval=self.interval, project_dir=folder)
-        saver.enabled = self.autosave.isChecked()
-        self.follower.start(saver, folder)
-
-    def _toggle_autosave(self, on: bool) -> None:
-        if self.saver is not None:
-            self.saver.enabled = on
-
-    def _tick(self) -> None:
-        self.follower.poll_undo()
-        saved = "not saved yet" if self.saved_unix is None else f"saved {_ago(self.saved_unix)}"
-        auto = "autosave off"
-        if self.saver is not None and self.autosave.isChecked():
-            auto = "autosave on"
-            if self.saver.last_saved_unix:
-                auto += f" (last {_ago(self.saver.last_saved_unix)})"
-            if self.saver.last_error:
-                auto = self.saver.last_error
-        self.status.setText(f"{saved} · {auto}")
-
     def closeEvent(self, event) -> None:
-        self._timer.stop()
-        self.follower.close()
+        self._heartbeat.stop()
+        self.autosave.stop()
+        self.holding.release()
         super().closeEvent(event)

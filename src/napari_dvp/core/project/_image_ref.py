@@ -35,6 +35,9 @@ class ImageRef:
         matches; another image does not.
     shape, dtype
         Shape and dtype of the full-resolution image.
+    embedded
+        The image file lives inside the project folder (the project wrote it
+        from an image that existed only in memory); copied along on Save as.
     status
         After loading: ``"ok"`` (found and matching), ``"missing"`` (no file at
         ``path``), ``"changed"`` (a different image is now at ``path``) or
@@ -46,15 +49,20 @@ class ImageRef:
     shape: tuple[int, ...] = ()
     dtype: str = ""
     status: str = "unchecked"
+    embedded: bool = False
 
     def to_json(self) -> dict:
-        return {"path": self.path, "fingerprint": self.fingerprint,
-                "shape": list(self.shape), "dtype": self.dtype}
+        out = {"path": self.path, "fingerprint": self.fingerprint,
+               "shape": list(self.shape), "dtype": self.dtype}
+        if self.embedded:
+            out["embedded"] = True
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping) -> ImageRef:
         return cls(path=str(d["path"]), fingerprint=str(d["fingerprint"]),
-                   shape=tuple(int(s) for s in d.get("shape", ())), dtype=str(d.get("dtype", "")))
+                   shape=tuple(int(s) for s in d.get("shape", ())), dtype=str(d.get("dtype", "")),
+                   embedded=bool(d.get("embedded", False)))
 
 
 def image_fingerprint(path: str | os.PathLike[str]) -> tuple[str, tuple[int, ...], str]:

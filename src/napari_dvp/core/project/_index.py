@@ -8,18 +8,19 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 
 from ..atomic import write_text_atomic
 from ..errors import DvpInputError
 from ._files import _json_bytes
 from ._image_ref import ImageRef, check_image, relink_image
-from ._model import FORMAT, FORMAT_VERSION, INDEX, RECOVERY_DIR, TABLE_SLOTS, Project
-from ._slots import read_slots, write_slots
+from ._model import FORMAT, FORMAT_VERSION, INDEX, RECOVERY_DIR, SLOTS, TABLE_SLOTS, Project
+from ._slots import drain, read_slots_steps, write_slot
+from .lock import LOCK, ProjectLock, ProjectLocked
 
-_OWN_FILE = re.compile(r"^(labels|cells|regions|classes|classifier|plans|manifests|scores|"
-                       r"proteomics)\..*[gr]\d+\.[a-z0-9]+$")
+_OWN_FILE = re.compile(r"^(image|labels|cells|regions|classes|classifier|plans|manifests|scores|"
+                       r"proteomics)\..*[grp]\d+(\.[a-z0-9]+)+$")
 
 
 def _now() -> tuple[str, float]:
@@ -75,7 +76,9 @@ def _check_entries(path: Path, index: Mapping) -> None:
     for slot, entry in index.get("files", {}).items():
         entries = entry.values() if slot in TABLE_SLOTS and isinstance(entry, dict) else [entry]
         ok = ok and (slot not in TABLE_SLOTS or isinstance(entry, dict)) and all(
-            isinstance(e, dict) and isinstance(e.get("file"), str) for e in entries)
+            isinstance(e, dict) and (isinstance(e.get("file"), str) or (
+                slot == "labels" and isinstance(e.get("patches"), list)))  # recovery labels
+            for e in entries)
     layers = index.get("layers") or []
     ok = ok and isinstance(layers, list) and all(isinstance(lay, dict) for lay in layers)
     ok = ok and isinstance(index.get("meta") or {}, dict)
@@ -108,59 +111,177 @@ def referenced_files(files: Mapping) -> set[str]:
     return out
 
 
+LOCK_WAIT_S = 30.0
+"""How long a save waits for another process's save of the same project to finish."""
+
+_SLOT_WORDS = {"image_data": "image", "labels": "cell labels", "cells": "cell table",
+               "regions": "regions", "classes": "class definitions", "classifier": "classifier",
+               "plans": "sample plans", "manifests": "LMD manifests", "proteomics": "proteomics",
+               "scores": "scores"}
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Names in ``folder`` that are neither a project's nor its lock's or recovery's."""
+    return [p.name for p in folder.iterdir()
+            if p.name not in (INDEX, RECOVERY_DIR) and not p.name.startswith(LOCK)
+            and not (p.name.startswith(".") and p.name.endswith(".partial"))]
+
+
+def _previous(folder: Path) -> dict | None:
+    """The previous index of ``folder`` (None: a new project); refuses a folder of other files."""
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        raise DvpInputError(f"{folder} is a file; choose a folder for the project")
+    if (folder / INDEX).exists():
+        try:
+            return read_index(folder)
+        except DvpInputError:
+            return None  # overwrite a damaged project with a complete one
+    if _foreign_files(folder):
+        raise DvpInputError(f"{folder} already holds other files; choose an empty folder "
+                            "or an existing project")
+    return None
+
+
+def check_save_folder(folder: str | os.PathLike[str]) -> bool:
+    """DvpInputError unless ``folder`` can take a project; True if it holds one already."""
+    return _previous(Path(folder)) is not None or (Path(folder) / INDEX).exists()
+
+
+def save_steps(folder: str | os.PathLike[str], project: Project, lock: ProjectLock | None = None,
+               wait: float = LOCK_WAIT_S) -> Generator[tuple[int, int, str], None, dict]:
+    """:func:`save_project` as a progress generator: yields ``(done, total, message)``.
+
+    Closing the generator (Cancel) removes what it wrote; the project on disk
+    stays as it was.
+    """
+    folder = Path(folder)
+    _previous(folder)  # refuse a folder of other files before touching it
+    own = lock is None
+    if lock is None:
+        lock = ProjectLock(folder, "saving").acquire(wait=wait)
+    elif not lock.held or lock.folder.resolve() != folder.resolve():
+        raise DvpInputError(f"the lock given for {folder.name} is not held; save without it")
+    try:
+        prev = _previous(folder)  # again, under the lock: another writer may have saved
+        gen = int((prev or {}).get("generation", 0)) + 1
+        written: list[Path] = []
+        total = len(SLOTS) + 1
+        try:
+            files: dict = {}
+            for k, slot in enumerate(SLOTS):
+                yield k, total, f"Saving the {_SLOT_WORDS[slot]}…"
+                lock.refresh()  # a long save stays visibly alive …
+                if not lock.held:  # … unless another writer took the lock over
+                    raise ProjectLocked(f"{folder.name}: another napari-dvp took the project "
+                                        "over during this save; nothing was changed — Save as… "
+                                        "a new folder")
+                done = write_slot(folder, project, slot, f"g{gen}", (prev or {}).get("files")
+                                  or {}, written)
+                if done is not None:
+                    files[done[0]] = done[1]
+            yield total - 1, total, "Writing the project index…"
+            saved, saved_unix = _now()
+            image = project.image if project.image_data is None else None
+            index = {
+                "format": FORMAT, "format_version": FORMAT_VERSION, "app": "napari-dvp",
+                "app_version": _app_version(),
+                "created": (prev or {}).get("created", saved), "saved": saved,
+                "saved_unix": saved_unix, "generation": gen,
+                "image": image.to_json() if image is not None and not image.embedded else None,
+                "layers": project.layers, "meta": project.meta, "files": files,
+            }
+            text = _json_bytes(index, "project index").decode()
+            write_text_atomic(folder / INDEX, text)
+        except BaseException:
+            for p in written:
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+            raise
+        _gc(folder, referenced_files(files) | {INDEX})
+        project.saved, project.generation = saved, gen
+        return index
+    finally:
+        if own:
+            lock.release()
+
+
 def save_project(folder: str | os.PathLike[str], project: Project,
-                 progress: Callable[[str], None] | None = None) -> dict:
+                 progress: Callable[[str], None] | None = None,
+                 lock: ProjectLock | None = None, wait: float = LOCK_WAIT_S) -> dict:
     """Save ``project`` into ``folder`` (created if needed) and return the new index.
 
     Writes a new generation of every changed slot, then replaces
     ``project.json``, then removes files of older generations. An exception or
     a crash at any point leaves the previous project loadable as it was.
+    One writer at a time: the save holds the folder's :class:`ProjectLock`
+    (``lock``, if the caller holds it already), waiting up to ``wait`` s for
+    another process's save.
 
     Raises
     ------
     DvpInputError
         ``folder`` holds other files but no project, or a slot cannot be stored.
+    ProjectLocked
+        Another napari-dvp has the project open, or is still saving it.
     """
+    steps = save_steps(folder, project, lock=lock, wait=wait)
+    while True:
+        try:
+            _, _, message = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if progress is not None:
+            progress(message)
+
+
+def load_steps(folder: str | os.PathLike[str], image_path: str | os.PathLike[str] | None = None,
+               verify: bool = True, lazy_labels: bool = False
+               ) -> Generator[tuple[int, int, str], None, Project]:
+    """:func:`load_project` as a progress generator: yields ``(done, total, message)``."""
     folder = Path(folder)
-    prev: dict | None = None
-    if folder.exists():
-        if not folder.is_dir():
-            raise DvpInputError(f"{folder} is a file; choose a folder for the project")
-        if (folder / INDEX).exists():
+    attempts = 6
+    for attempt in range(attempts):
+        lock, index = None, None
+        if attempt == attempts - 1:  # saves keep replacing the files: read under the lock
             try:
-                prev = read_index(folder)
+                lock = ProjectLock(folder, "reading").acquire(wait=LOCK_WAIT_S)
+            except (DvpInputError, OSError):
+                lock = None
+        try:
+            index = read_index(folder)
+            project = _project_from_index(index)
+            for k, n, slot in read_slots_steps(folder, index["files"], project, verify=verify,
+                                               lazy_labels=lazy_labels):
+                yield k, n + 1, f"Reading the {_SLOT_WORDS.get(slot, slot)}…"
+            break
+        except (DvpInputError, FileNotFoundError) as exc:
+            # a save by another process replaced the generation under us (a listed file
+            # can vanish between its check and its read): read the new one
+            try:
+                moved = index is not None and \
+                    read_index(folder).get("generation") != index.get("generation")
             except DvpInputError:
-                prev = None  # overwrite a damaged project with a complete one
-        elif any(p.name != RECOVERY_DIR for p in folder.iterdir()):
-            raise DvpInputError(f"{folder} already holds other files; choose an empty folder "
-                                "or an existing project")
-    folder.mkdir(parents=True, exist_ok=True)
-    gen = int((prev or {}).get("generation", 0)) + 1
-    written: list[Path] = []
-    try:
-        files = write_slots(folder, project, f"g{gen}", (prev or {}).get("files"), written,
-                            progress=progress)
-        saved, saved_unix = _now()
-        index = {
-            "format": FORMAT, "format_version": FORMAT_VERSION, "app": "napari-dvp",
-            "app_version": _app_version(),
-            "created": (prev or {}).get("created", saved), "saved": saved,
-            "saved_unix": saved_unix, "generation": gen,
-            "image": project.image.to_json() if project.image else None,
-            "layers": project.layers, "meta": project.meta, "files": files,
-        }
-        text = _json_bytes(index, "project index").decode()
-        write_text_atomic(folder / INDEX, text)
-    except BaseException:
-        for p in written:
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
-        raise
-    _gc(folder, referenced_files(files) | {INDEX})
-    project.saved, project.generation = saved, gen
-    return index
+                moved = False
+            if attempt == attempts - 1 or not moved:
+                if isinstance(exc, FileNotFoundError):
+                    raise DvpInputError(
+                        f"{folder.name}: {Path(exc.filename or '?').name} vanished while it "
+                        "was read; another program changes the project folder — try again "
+                        "when it is done") from None
+                raise
+        finally:
+            if lock is not None:
+                lock.release()
+    if project.image is not None and not project.image.embedded:
+        if image_path is not None:
+            relink_image(project, image_path)
+        else:
+            check_image(project.image)
+    return project
 
 
 def load_project(folder: str | os.PathLike[str], image_path: str | os.PathLike[str] | None = None,
@@ -182,23 +303,16 @@ def load_project(folder: str | os.PathLike[str], image_path: str | os.PathLike[s
     -------
     Project
         ``project.image.status`` says whether the image is still where it was
-        (``ok``), ``missing`` or ``changed``; fix with :func:`relink_image`.
+        (``ok``), ``missing`` or ``changed``; fix with :func:`relink_image`. A
+        project that holds its own image has ``project.image.embedded``.
 
     Raises
     ------
     DvpInputError
-        Not a project, a newer format, a listed file missing or damaged.
+        Not a project, a newer format, a listed file missing or damaged, or
+        executable content (a pickled classifier).
     """
-    folder = Path(folder)
-    index = read_index(folder)
-    project = _project_from_index(index)
-    read_slots(folder, index["files"], project, verify=verify, lazy_labels=lazy_labels)
-    if project.image is not None:
-        if image_path is not None:
-            relink_image(project, image_path)
-        else:
-            check_image(project.image)
-    return project
+    return drain(load_steps(folder, image_path, verify, lazy_labels))
 
 
 def _project_from_index(index: Mapping) -> Project:

@@ -15,7 +15,33 @@ INDEX = "project.json"
 RECOVERY_DIR = ".recovery"
 LABEL_CHUNK = 1024
 TABLE_SLOTS = ("plans", "manifests", "scores")
-SLOTS = ("labels", "cells", "regions", "classes", "classifier", *TABLE_SLOTS, "proteomics")
+SLOTS = ("image_data", "labels", "cells", "regions", "classes", "classifier", *TABLE_SLOTS,
+         "proteomics")
+
+
+@dataclass
+class EmbeddedImage:
+    """An image that exists only in memory (a sample, a computed image), kept in the project.
+
+    It is written into the project folder as a pyramidal OME-TIFF
+    (``image.g<N>.ome.tif``) so that the reopened project has its tissue.
+
+    Parameters
+    ----------
+    data
+        ``(C, Y, X)`` or ``(Y, X)`` pixels (numpy or dask); ``(Y, X, 3)`` when ``rgb``.
+    channel_names
+        One name per channel (``red, green, blue`` for RGB).
+    pixel_size_um
+        Micrometres per pixel, written into the OME metadata (None: unknown).
+    rgb
+        A brightfield colour image.
+    """
+
+    data: Any
+    channel_names: list[str]
+    pixel_size_um: float | None = None
+    rgb: bool = False
 
 
 @dataclass
@@ -25,7 +51,12 @@ class Project:
     Parameters
     ----------
     image
-        Reference to the image (see :func:`image_ref`), or None.
+        Reference to the image (see :func:`image_ref`), or None. After
+        loading a project that holds its own image, ``image.embedded`` is true
+        and ``image.path`` points inside the project folder.
+    image_data
+        An image that exists only in memory, to be written into the project
+        (see :class:`EmbeddedImage`); takes the place of ``image`` when given.
     labels
         Cell labels, an integer array (Y, X); 0 is background.
     cells
@@ -53,6 +84,7 @@ class Project:
     """
 
     image: ImageRef | None = None
+    image_data: EmbeddedImage | None = None
     labels: Any = None
     cells: pd.DataFrame | None = None
     regions: Any = field(default_factory=list)

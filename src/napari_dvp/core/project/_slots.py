@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_path
 from ..errors import DvpInputError
+from ._embedded import embedded_ref, image_entry
+from ._executable import executable_content
 from ._files import _json_bytes, _put_bytes, _reuse, _sha256_file, _slug, _table_entry, read_table
 from ._labels_zarr import _labels_entry, labels_digest, open_labels_zarr
 from ._model import SLOTS, TABLE_SLOTS, Project
@@ -39,56 +41,71 @@ def _h5ad_entry(folder: Path, name: str, adata: Any, prev: Mapping | None,
     return entry
 
 
-def write_slots(folder: Path, project: Project, tag: str, prev: Mapping | None,
-                written: list[Path], only: Sequence[str] | None = None,
-                progress: Callable[[str], None] | None = None) -> dict:
-    """Write the non-empty slots of ``project`` into ``folder`` as ``<slot>.<tag>.<ext>``.
+def write_slot(folder: Path, project: Project, slot: str, tag: str, prev: Mapping,
+               written: list[Path]) -> tuple[str, Any] | None:
+    """Write one slot of ``project`` as ``<slot>.<tag>.<ext>``; ``(key, index entry)`` or None.
 
-    Returns the ``files`` part of an index. Slots whose content did not change
-    since ``prev`` keep their previous file. Every new file is appended to
+    The slot keeps its previous file when its content did not change since
+    ``prev`` (the previous index's ``files``). New files are appended to
     ``written`` (so a failing caller can remove them).
     """
-    prev = prev or {}
+    value = getattr(project, slot)
+    p = prev.get("image" if slot == "image_data" else slot)
+    if slot == "image_data":
+        entry = image_entry(folder, tag, project, p, written)
+        return None if entry is None else ("image", entry)
+    if slot == "labels" and value is not None:
+        return slot, _labels_entry(folder, f"labels.{tag}.zarr", value, p, written)
+    if slot == "cells" and value is not None:
+        return slot, _table_entry(folder, "cells", tag, value, "cell table", p, written)
+    if slot == "regions" and value is not None and len(value):
+        regs = _as_region_list(value)
+        data = json.dumps(regions_to_geojson(regs)).encode()
+        e = _put_bytes(folder, f"regions.{tag}.geojson", data, p, written)
+        e.update(n=len(regs), classes=sorted({r.region_class for r in regs}))
+        return slot, e
+    if slot == "classes" and value is not None:
+        return slot, _put_bytes(folder, f"classes.{tag}.json",
+                                _json_bytes(value, "class definitions"), p, written)
+    if slot == "classifier" and value is not None:
+        if not isinstance(value, bytes | bytearray):
+            raise DvpInputError("the classifier must be given as bytes (its saved file)")
+        what = executable_content(bytes(value))
+        if what is not None:
+            raise DvpInputError(f"the classifier is {what}, which runs code when opened; "
+                                "a project keeps only data — save it in a data-only format")
+        e = _put_bytes(folder, f"classifier.{tag}.bin", bytes(value), p, written)
+        _json_bytes(project.classifier_info, "classifier info")
+        e["info"] = project.classifier_info
+        return slot, e
+    if slot in TABLE_SLOTS and value:
+        if not isinstance(value, Mapping):
+            raise DvpInputError(f"{slot} must be a {{name: table}} mapping")
+        group: dict[str, Any] = {}
+        used: set[str] = set()
+        for i, (name, df) in enumerate(value.items()):
+            stem = f"{slot}.{_slug(name)}"
+            stem = stem if stem not in used else f"{stem}-{i}"
+            used.add(stem)
+            group[str(name)] = _table_entry(folder, stem, tag, df, f"{slot[:-1]} '{name}'",
+                                            (p or {}).get(str(name)), written)
+        return slot, group
+    if slot == "proteomics" and value is not None:
+        return slot, _h5ad_entry(folder, f"proteomics.{tag}.h5ad", value, p, written)
+    return None
+
+
+def write_slots(folder: Path, project: Project, tag: str, prev: Mapping | None,
+                written: list[Path], only: Sequence[str] | None = None) -> dict:
+    """Write the non-empty slots of ``project``; returns the ``files`` part of an index.
+
+    See :func:`write_slot`.
+    """
     files: dict[str, Any] = {}
     for slot in only or SLOTS:
-        if progress is not None:
-            progress(slot)
-        value = getattr(project, slot)
-        p = prev.get(slot)
-        if slot == "labels" and value is not None:
-            files[slot] = _labels_entry(folder, f"labels.{tag}.zarr", value, p, written)
-        elif slot == "cells" and value is not None:
-            files[slot] = _table_entry(folder, "cells", tag, value, "cell table", p, written)
-        elif slot == "regions" and value is not None and len(value):
-            regs = _as_region_list(value)
-            data = json.dumps(regions_to_geojson(regs)).encode()
-            e = _put_bytes(folder, f"regions.{tag}.geojson", data, p, written)
-            e.update(n=len(regs), classes=sorted({r.region_class for r in regs}))
-            files[slot] = e
-        elif slot == "classes" and value is not None:
-            files[slot] = _put_bytes(folder, f"classes.{tag}.json",
-                                     _json_bytes(value, "class definitions"), p, written)
-        elif slot == "classifier" and value is not None:
-            if not isinstance(value, bytes | bytearray):
-                raise DvpInputError("the classifier must be given as bytes (its saved file)")
-            e = _put_bytes(folder, f"classifier.{tag}.bin", bytes(value), p, written)
-            _json_bytes(project.classifier_info, "classifier info")
-            e["info"] = project.classifier_info
-            files[slot] = e
-        elif slot in TABLE_SLOTS and value:
-            if not isinstance(value, Mapping):
-                raise DvpInputError(f"{slot} must be a {{name: table}} mapping")
-            group: dict[str, Any] = {}
-            used: set[str] = set()
-            for i, (name, df) in enumerate(value.items()):
-                stem = f"{slot}.{_slug(name)}"
-                stem = stem if stem not in used else f"{stem}-{i}"
-                used.add(stem)
-                group[str(name)] = _table_entry(folder, stem, tag, df, f"{slot[:-1]} '{name}'",
-                                                (p or {}).get(str(name)), written)
-            files[slot] = group
-        elif slot == "proteomics" and value is not None:
-            files[slot] = _h5ad_entry(folder, f"proteomics.{tag}.h5ad", value, p, written)
+        done = write_slot(folder, project, slot, tag, prev or {}, written)
+        if done is not None:
+            files[done[0]] = done[1]
     return files
 
 
@@ -98,6 +115,21 @@ def write_slots(folder: Path, project: Project, tag: str, prev: Mapping | None,
 def read_slots(folder: Path, files: Mapping, project: Project, verify: bool = True,
                lazy_labels: bool = False) -> Project:
     """Fill ``project`` from the files an index lists; DvpInputError if one is bad."""
+    return drain(read_slots_steps(folder, files, project, verify, lazy_labels))
+
+
+def drain(steps: Generator[Any, None, Any]) -> Any:
+    """Run a progress generator to its end and return its result."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def read_slots_steps(folder: Path, files: Mapping, project: Project, verify: bool = True,
+                     lazy_labels: bool = False) -> Generator[tuple[int, int, str], None, Project]:
+    """:func:`read_slots`, yielding ``(done, total, slot)`` before each slot."""
     def path_of(entry: Any, slot: str) -> Path:
         if not isinstance(entry, Mapping) or "file" not in entry:
             raise DvpInputError(f"{folder.name}: the index's '{slot}' entry "
@@ -117,8 +149,15 @@ def read_slots(folder: Path, files: Mapping, project: Project, verify: bool = Tr
                                 "restore it from a backup")
         return p
 
-    for slot, entry in files.items():
-        if slot == "labels":
+    # executable content is refused before anything else is read
+    order = sorted(files, key=lambda s: s != "classifier")
+    for k, slot in enumerate(order):
+        entry = files[slot]
+        yield k, len(order), slot
+        if slot == "image":
+            project.image = embedded_ref(path_of(entry, slot), entry)
+            project.image_data = None
+        elif slot == "labels":
             lab = open_labels_zarr(path_of(entry, slot), lazy=lazy_labels)
             if verify and not lazy_labels and entry.get("sha256") and \
                     labels_digest(lab)[0] != entry["sha256"]:
@@ -143,7 +182,15 @@ def read_slots(folder: Path, files: Mapping, project: Project, verify: bool = Tr
                 raise DvpInputError(f"class definitions {p.name} are damaged; restore them "
                                     "from a backup") from None
         elif slot == "classifier":
-            project.classifier = path_of(entry, slot).read_bytes()
+            p = path_of(entry, slot)
+            data = p.read_bytes()
+            what = executable_content(data)
+            if what is not None:
+                raise DvpInputError(
+                    f"{folder.name}: its classifier ({p.name}) is {what}, which runs code when "
+                    "opened, so napari-dvp refuses this project; ask for a project saved by a "
+                    "current napari-dvp, or retrain the classifier on the image")
+            project.classifier = data
             project.classifier_info = dict(entry.get("info") or {})
         elif slot in TABLE_SLOTS:
             setattr(project, slot, {name: read_table(path_of(e, slot), f"{slot[:-1]} '{name}'")
