@@ -57,13 +57,13 @@ class SegmentParams:
              "(more accurate on real tissue; needs its model file and is slow without a GPU)")
     nuclear_channel: str | None = param(
         None, label="Nuclear channel", gui=False,
-        help="name or number of the channel where nuclei are bright (default: DAPI, Hoechst … "
-             "by name); for a brightfield colour image: hematoxylin (built-in's default), RGB "
-             "(the colour image as it is; cellpose's default) or eosin")
+        help="name or number of the channel where nuclei are bright; automatic: DAPI, Hoechst "
+             "… by name; for a brightfield colour image hematoxylin (built-in), RGB (the colour "
+             "image as it is; cellpose) or eosin")
     cyto_channel: str | None = param(
         None, label="Cytoplasm channel", gui=False,
         help="cytoplasm/membrane channel(s): a name, 'CD45,panCK', 'all' (every non-nuclear "
-             "channel) or 'none' (nuclei only) (default: panCK, keratin … by name, else none)")
+             "channel) or 'none' (nuclei only); automatic: panCK, keratin … by name, else none")
     tile_size: int = param(
         1024, label="Tile size", unit="px", min=128, max=8192, step=256,
         help="the image is segmented in square pieces of this side; memory grows with it")
@@ -107,8 +107,8 @@ class BuiltinParams:
     nucleus_diameter_um: float | None = param(
         None, label="Nucleus diameter", unit="µm", min=1.0, max=100.0, step=0.5, decimals=1,
         optional=True, flag="diameter-um",
-        help="typical nucleus diameter (skin: 6–8 µm); automatic: estimated from the image. "
-             "Set it when nuclei come out split (too small a value) or merged (too large)")
+        help="typical nucleus diameter (skin: 6–8 µm); automatic: estimated from the image; "
+             "set it when nuclei come out split or merged")
     nucleus_diameter_px: float | None = param(
         None, label="Nucleus diameter", unit="px", min=2.0, max=10000.0, optional=True,
         gui=False, flag="diameter-px",
