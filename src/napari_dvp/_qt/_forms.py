@@ -47,10 +47,13 @@ def _widget_for(f: dataclasses.Field, info: ParamInfo, value: Any) -> Widget:
             opts["step"] = 0.1
         if is_float:
             opts["widget_type"] = "FloatSpinBox"
-        return create_widget(value=value, name=f.name, label=label,
-                             annotation=float if is_float else int,
-                             widget_type=opts.pop("widget_type", None),
-                             options={**opts, "tooltip": info.help})
+        widget = create_widget(value=value, name=f.name, label=label,
+                               annotation=float if is_float else int,
+                               widget_type=opts.pop("widget_type", None),
+                               options={**opts, "tooltip": info.help})
+        if not is_float:  # superqt's int spin box clamps every keystroke: typing "128" with
+            widget.native.setKeyboardTracking(False)  # min 128 gave 8192; read it on Enter
+        return widget
     return create_widget(value="" if value is None else value, name=f.name, label=label,
                          annotation=str, options={"tooltip": info.help})
 
@@ -63,7 +66,9 @@ def _automatic_spin(f: dataclasses.Field, info: ParamInfo, label: str, value: An
     """A float spin box whose lowest value (below ``info.min``) reads "automatic" = ``None``."""
     step = info.step if info.step is not None else 0.1
     lowest = info.min - step
-    opts: dict[str, Any] = {"min": lowest, "step": step, "tooltip": info.help,
+    opts: dict[str, Any] = {"min": lowest, "step": step,
+                            "tooltip": f"{info.help} (the lowest entry, below {info.min:g}, "
+                                       f"reads '{AUTOMATIC}')",
                             "max": info.max if info.max is not None else 1e9}
     widget = create_widget(value=lowest if value is None else float(value), name=f.name,
                            label=label, annotation=float, widget_type="FloatSpinBox",

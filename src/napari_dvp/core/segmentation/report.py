@@ -13,10 +13,12 @@ The Segment dock and ``napari-dvp segment`` print the same lines:
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from .pipeline import scale_report
 
 __all__ = ["NUCLEI_ONLY", "TYPICAL_NUCLEUS_UM", "is_nuclei_only", "pixel_hint",
-           "pixel_size_from_nuclei", "report_lines"]
+           "pixel_size_from_nuclei", "report_lines", "size_lines"]
 
 TYPICAL_NUCLEUS_UM = 7.0
 """Typical nucleus diameter of human tissue (µm): lymphocytes ~6, keratinocytes ~8-9."""
@@ -62,6 +64,13 @@ def pixel_hint(estimate, pixel, where: str = "the slide") -> str | None:
     return (f"{where} records no pixel size; if its nuclei are of typical size (about "
             f"{TYPICAL_NUCLEUS_UM:g} µm across), a pixel measures about {um:g} µm — a rough "
             "estimate: the scanner's report gives the true value")
+
+
+def size_lines(estimate, pixel, where: str = "the slide") -> list[str]:
+    """The lines about a nucleus size estimated without a run: the size, and a pixel size hint."""
+    lines = [scale_report(SimpleNamespace(size_estimate=estimate), pixel.um, pixel.source)]
+    hint = pixel_hint(estimate, pixel, where)
+    return [*lines, hint] if hint else lines
 
 
 def report_lines(backend, n_channels: int, pixel, where: str = "the slide") -> list[str]:
