@@ -329,3 +329,61 @@ def test_cellpose_with_a_local_model_file_on_he(make_napari_viewer, qtbot, click
     qtbot.addWidget(again)
     assert again.method.model.model() == str(random_cpsam_file)
     dialogs.done()
+
+
+# ---------------------------------------------------------------------- screenshots
+@pytest.mark.slow
+def test_screenshots_he_and_fluorescence_in_the_workspace(make_napari_viewer, qtbot, he_tiff,
+                                                          screenshot_path, monkeypatch):
+    """The Segment tab at 1920×1080 beside the other steps: H&E, cellpose offline, fluorescence.
+
+    ``NAPARI_DVP_SCREENSHOTS=1`` saves them into docs/images (cellpose's own model folder,
+    ``~/.cellpose/models``, is shown as it is on this machine: without weights).
+    """
+    from napari_dvp._sample_data import sample_layer_data
+    from napari_dvp.core.synthetic import make_sample
+
+    monkeypatch.delenv("CELLPOSE_LOCAL_MODELS_PATH", raising=False)
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    window.resize(1920, 1080)
+    open_file(viewer, he_tiff)
+    for name in ("Slide", "Segment cells", "Review segmentation", "Regions"):
+        viewer.window.add_plugin_dock_widget("napari-dvp", name)
+        qtbot.wait(50)
+    dock = next(w for w in window.findChildren(SegmentWidget))
+    dock._dock().raise_()
+    qtbot.mouseClick(dock.run_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(done(dock), timeout=120_000)
+    assert dock.width() <= 1920 // 3 and "cells" in viewer.layers
+
+    def shot(name: str) -> None:
+        dock._dock().raise_()
+        qtbot.wait(300)
+        assert dock.isVisible()
+        L = dock.size.line
+        print("DBG", L.isVisible(), L.width(), L.height(), L.minimumSizeHint(), L.sizeHint(), L.heightForWidth(L.width()), dock.size.height(), dock.size.sizeHint(), dock.size.minimumSizeHint(), L.sizePolicy().hasHeightForWidth(), dock.size.layout().hasHeightForWidth())
+        for label in (dock.size.line, dock.method.model.note, dock.status):  # nothing cut off
+            if label.isVisible():
+                assert label.height() >= label.heightForWidth(label.width()), label.text()
+        if dock.size.isVisible():  # the buttons below the size lines do not cover them
+            assert dock.size.measure_btn.y() >= dock.size.line.geometry().bottom()
+        window.grab().save(str(screenshot_path(name)))
+
+    viewer.reset_view()
+    shot("segment_he.png")
+    choose(qtbot, dock.method.combo, "cellpose")
+    shot("segment_cellpose_offline.png")
+    choose(qtbot, dock.method.combo, "Built-in")
+
+    viewer.layers.clear()
+    for data, kwargs, _kind in sample_layer_data(make_sample(1024, seed=0), with_truth=False):
+        viewer.add_image(data, **kwargs)
+    assert dock.channels.cyto.currentData() == "panCK"
+    qtbot.mouseClick(dock.run_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(done(dock), timeout=120_000)
+    assert "cells" in viewer.layers and "cells" in dock.status.text()
+    viewer.reset_view()
+    viewer.scene.camera.zoom = viewer.scene.camera.zoom * 2.5
+    viewer.scene.camera.center = (0, 150, 250)
+    shot("segment_fluorescence.png")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QComboBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QComboBox, QFormLayout, QVBoxLayout, QWidget
 
 from ...core.params import param_fields
 from ...core.segmentation.params import BuiltinParams, CellposeParams, SegmentParams
 from .._forms import ParamsForm
 from .model_picker import ModelPicker
+from .size import WrappedLabel
 
 TITLES = {"builtin": "Built-in (no download)", "cellpose": "cellpose (AI model)"}
 """How each method reads in the drop-down."""
@@ -44,9 +45,7 @@ class MethodPanel(QWidget):
         self.builtin = ParamsForm(BuiltinParams)
         self.cellpose = ParamsForm(CellposeParams)
         self.model = ModelPicker(remember_model)
-        self.note = QLabel()
-        self.note.setWordWrap(True)
-        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note = WrappedLabel()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)

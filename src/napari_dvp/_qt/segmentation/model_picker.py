@@ -12,15 +12,24 @@ from qtpy.QtWidgets import QComboBox, QFileDialog, QGridLayout, QLabel, QPushBut
 from ...core.errors import DvpInputError
 from ...core.segmentation.cellpose_backend import CELLPOSE_MODEL_NAMES, model_dir, resolve_model
 from ...core.segmentation.params import DEFAULT_MODEL
+from .size import WrappedLabel
 
 OFFERED = (DEFAULT_MODEL, *(n for n in CELLPOSE_MODEL_NAMES[:2] if n != DEFAULT_MODEL))
 """Model names offered in the list (cellpose-SAM and its second version)."""
 
 
+def _shown(path: Path) -> str:
+    """``path`` with the home folder written as ``~``."""
+    try:
+        return "~/" + path.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def offline_text(name: str) -> str:
     """What to do when the weights of model ``name`` are not on this computer."""
     return (f"<b>{name} is not on this computer yet.</b> With internet, cellpose downloads it "
-            f"once (about 1.2 GB, into {model_dir()}) when you press <i>Run</i>. "
+            f"once (about 1.2 GB, into {_shown(model_dir())}) when you press <i>Run</i>. "
             "<b>Without internet</b>, press <i>Model file…</i> and choose a cellpose model "
             f"file: the <tt>{name}</tt> file copied from that folder on a computer with "
             "internet, or a model you trained.")
@@ -46,9 +55,7 @@ class ModelPicker(QWidget):
         self.file_btn = QPushButton("Model file…")
         self.file_btn.setToolTip("Choose a cellpose model file on this computer (for use "
                                  "without internet, or your own trained model)")
-        self.note = QLabel()
-        self.note.setWordWrap(True)
-        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note = WrappedLabel()
         grid.addWidget(QLabel("Model"), 0, 0)
         grid.addWidget(self.combo, 0, 1)
         grid.addWidget(self.file_btn, 0, 2)

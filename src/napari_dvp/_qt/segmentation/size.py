@@ -4,8 +4,54 @@ from __future__ import annotations
 
 from html import escape
 
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from qtpy.QtCore import QSize, Qt
+from qtpy.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class WrappedLabel(QLabel):
+    """A word-wrapped rich-text label that is always as tall as its text needs.
+
+    Qt's layouts inside a scroll area may keep a wrapped label at the height of
+    an earlier, shorter text (the end of the new one cut off); this label's
+    minimum height is the height its text needs at its current width.
+    """
+
+    def __init__(self, text: str = "", rich: bool = True) -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        if self.width() > 1:
+            hint.setHeight(max(hint.height(), self.heightForWidth(self.width())))
+        return hint
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        super().setText(text)
+        self._relayout()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._relayout()  # the height it needs changed with the width
+
+    def _relayout(self) -> None:
+        """Have every layout up to the scroll area take the new height into account."""
+        widget = self
+        while widget is not None and not isinstance(widget, QScrollArea):
+            widget.updateGeometry()
+            if widget.layout() is not None:
+                widget.layout().invalidate()
+            widget = widget.parentWidget()
+
 
 AUTOMATIC = ("<b>Nucleus size:</b> automatic — estimated from the image when you press "
              "<i>Run</i>; <i>Measure nucleus size</i> shows it now.")
@@ -23,9 +69,7 @@ class NucleusSizePanel(QWidget):
         super().__init__()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.line = QLabel(AUTOMATIC)
-        self.line.setWordWrap(True)
-        self.line.setTextFormat(Qt.TextFormat.RichText)
+        self.line = WrappedLabel(AUTOMATIC)
         lay.addWidget(self.line)
         row = QHBoxLayout()
         self.measure_btn = QPushButton("Measure nucleus size")

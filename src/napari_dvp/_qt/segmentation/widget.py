@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from html import escape
 
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -43,7 +41,7 @@ from .._workspace import DvpDock
 from .channels import ChannelPicker
 from .method import MethodPanel
 from .region import REGIONS, RegionPicker
-from .size import NucleusSizePanel
+from .size import NucleusSizePanel, WrappedLabel
 
 __all__ = ["CELLS", "MODEL_KEY", "REGIONS", "SegmentWidget"]
 
@@ -74,9 +72,7 @@ class SegmentWidget(DvpDock):
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
         self._watched: Slide | None = None
-        self.slide_line = QLabel()
-        self.slide_line.setWordWrap(True)
-        self.slide_line.setTextFormat(Qt.TextFormat.RichText)
+        self.slide_line = WrappedLabel()
         self.channels = ChannelPicker()
         self.method = MethodPanel(self._remember_model)
         self.size = NucleusSizePanel()
@@ -88,8 +84,7 @@ class SegmentWidget(DvpDock):
         self.run_btn.setToolTip("Segment the slide; the cells appear as the layer 'cells' with "
                                 "their measurements")
         self.cancel_btn.setToolTip("Stop after the tile being segmented; nothing is added")
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = WrappedLabel(rich=False)
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.run_btn)
