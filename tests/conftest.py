@@ -43,3 +43,20 @@ def screenshot_path(tmp_path):
         return tmp_path / name
 
     return _path
+
+
+@pytest.fixture(scope="session")
+def random_cpsam_file(tmp_path_factory):
+    """A randomly initialised cellpose-SAM network saved as a model file (~1.2 GB, once).
+
+    cellpose's pretrained weights download from the internet, impossible here;
+    this file runs the same network and code path (its masks are arbitrary).
+    """
+    torch = pytest.importorskip("torch")
+    from cellpose.vit import CPSAM
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("cellpose") / "random_cpsam.pth"
+    torch.save(CPSAM().state_dict(), path)
+    yield path
+    path.unlink()

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
+from qtpy.QtCore import Qt
 
 from napari_dvp._qt._common import cell_table_of
 from napari_dvp._qt._session import session_of
@@ -81,13 +82,13 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
 
     # 2. Segment cells: built-in method, Run, wait for the worker -----------------------------
     seg = dock("Segment cells")
-    assert seg.nuclear.currentText() == "DAPI"
-    assert seg.pixel.value() == pytest.approx(0.5)
-    seg.backend.setCurrentIndex(0)
-    seg.tile.setValue(256)
-    seg.run_btn.click()
-    qtbot.waitUntil(lambda: seg.worker is not None and not seg.worker.is_running
-                    and seg.run_btn.isEnabled(), timeout=60_000)
+    assert seg.channels.nuclear.currentData() == "DAPI"
+    assert seg.channels.cyto.currentData() == "panCK"
+    assert "pixel size 0.5 µm (from biopsy.ome.tif)" in seg.slide_line.text()
+    assert seg.method.method == "builtin"
+    seg.run_form.tile_size.value = 256
+    qtbot.mouseClick(seg.run_btn, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not seg.runner.running, timeout=60_000)
     assert "cells" in viewer.layers, seg.status.text()
     cells = viewer.layers["cells"]
     assert tuple(cells.scale) == pytest.approx((0.5, 0.5))

@@ -420,7 +420,7 @@ CASES.update({
     "numbers/min_valid_2": Case(lambda f, s: _score(f, s, "--min-valid", "2"), 2,
                                 r"--min-valid: 2 is outside \[0, 1\]"),
     "numbers/tile_size_text": Case(_seg("x.tif", "--tile-size", "1e3"), 2,
-                                   r"--tile-size: not a whole number"),
+                                   r"--tile-size: (not a whole number|invalid int value)"),
     "numbers/float_image_nan": Case(lambda f, s: (_nan_image(f), [
         "segment", str(f / "nan.ome.tif"), "--out", str(f / "l.tif")])[-1], 2,
         r"NaN or infinite pixels in channel\(s\) DAPI"),

@@ -2,8 +2,9 @@
 
 The pretrained ``cpsam`` weights cannot be downloaded here, so the network is
 a randomly initialised CPSAM saved to a temporary model file (~1.2 GB, built
-once per session). Its masks are arbitrary: the tests check the contract
-(shape, dtype, consecutive ids, stitching), not accuracy. The only mock is the
+once per session: ``random_cpsam_file`` in tests/conftest.py). Its masks are
+arbitrary: the tests check the contract (shape, dtype, consecutive ids,
+stitching), not accuracy. The only mock is the
 internet check (``is_online``), which cannot be exercised for real offline.
 """
 
@@ -19,18 +20,6 @@ from napari_dvp.core.segmentation import cellpose_backend as cb
 from napari_dvp.core.segmentation import make_backend, run_to_end, segment_tiled
 
 from .test_segmentation_builtin import grid_of_cells
-
-
-@pytest.fixture(scope="session")
-def random_cpsam_file(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from cellpose.vit import CPSAM
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("cellpose") / "random_cpsam.pth"
-    torch.save(CPSAM().state_dict(), path)
-    yield path
-    path.unlink()
 
 
 @pytest.fixture

@@ -55,9 +55,11 @@ def test_bad_inputs_exit_2_and_write_nothing(image_file, tmp_path, capsys):
     assert segment(image, out, "--nuclear-channel", "DAPI") == 2
     assert "no channel 'DAPI'; it has Hoechst 33342, pan-cytokeratin" in capsys.readouterr().err
     assert segment(image, tmp_path / "labels.png") == 2
-    assert segment(image, out, "--backend", "cellpose", "--model", str(tmp_path / "x.pth")) == 2
+    assert main(["segment", str(image), "--out", str(out), "--backend", "cellpose",
+                 "--model", str(tmp_path / "x.pth")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert segment(image, out, "--workers", "0") == 2
+    assert segment(image, out, "--workers", "-1") == 2
+    assert "Parallel workers (workers) must be between 0 and 64" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -73,3 +75,60 @@ def test_segment_on_a_local_cluster(image_file, tmp_path, capsys):
     out = tmp_path / "labels.zarr"
     assert segment(image, out, "--workers", "1") == 0
     assert match_labels(np.asarray(open_labels(out)[0]), truth).f1 > 0.95
+
+
+def test_pixel_size_by_the_one_rule_in_one_line(image_file, tmp_path, capsys):
+    image, _ = image_file
+    assert segment(image, tmp_path / "a.tif") == 0
+    err = capsys.readouterr().err
+    assert "napari-dvp segment: pixel size 0.5 µm (from cells.ome.tif)" in err
+    assert "assum" not in err
+    assert segment(image, tmp_path / "b.tif", "--pixel-size-um", "0.4") == 0
+    assert "pixel size 0.4 µm (set by you)" in capsys.readouterr().err
+    assert open_labels(tmp_path / "b.tif")[1] == 0.4
+
+
+@pytest.mark.parametrize("option", [
+    ("--diameter-um", "nan"), ("--expansion-um", "inf"), ("--pixel-size-um", "1e400"),
+    ("--tile-size", "1.5"), ("--flow-threshold", "x"),
+])
+def test_numbers_are_strict(image_file, tmp_path, option, capsys):
+    image, _ = image_file
+    # argparse refuses it before anything runs: exit 2, one line naming the option
+    assert segment(image, tmp_path / "labels.tif", *option) == 2
+    err = capsys.readouterr().err
+    assert option[0] in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "labels.tif").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    (("--pixel-size-um", "0"), "--pixel-size-um: 0 is outside (0, 1000]"),
+    (("--diameter-um", "0"), "Nucleus diameter (nucleus_diameter_um) must be between 1 and 100 µm"),
+    (("--expansion-um", "-1"), "Cell expansion (max_expansion_um) must be between 0 and 50 µm"),
+    (("--tile-size", "64"), "Tile size (tile_size) must be between 128 and 8192 px"),
+    (("--flow-threshold", "0.8"), "--flow-threshold: option(s) of the other method"),
+    (("--overlap", "-3"), "--overlap: -3 is outside [0, 4096]"),
+])
+def test_out_of_range_values_exit_2_with_one_line(image_file, tmp_path, option, message, capsys):
+    image, _ = image_file
+    assert segment(image, tmp_path / "labels.tif", *option) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) <= 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_option_default_lives_on_the_params():
+    import argparse
+
+    from napari_dvp.commands import segment as command
+    from napari_dvp.core.params import param_fields
+    from napari_dvp.core.segmentation.params import BuiltinParams, CellposeParams, SegmentParams
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    defaults = {a.dest: a.default for a in parser._actions}
+    for cls in (SegmentParams, BuiltinParams, CellposeParams):
+        for f, info in param_fields(cls):
+            if info.flag != "":
+                assert defaults[f.name] == f.default, f.name

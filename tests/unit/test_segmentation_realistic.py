@@ -132,7 +132,7 @@ def test_cli_nuclei_only_tiff_without_pixel_size(tmp_path, capsys):
     out = tmp_path / "labels.tif"
     assert main(["segment", str(path), "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "does not say its pixel size" in err
+    assert "pixel size 0.5 µm assumed" in err and "nuclei.tif does not record it" in err
     assert "nucleus diameter estimated from the image" in err and "--diameter-um" in err
     assert "nuclei only" in err and "--expansion-um" in err
     labels, _ = open_labels(out)

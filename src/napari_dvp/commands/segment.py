@@ -1,4 +1,11 @@
-"""``napari-dvp segment``: segment every cell of an image into a labels file."""
+"""``napari-dvp segment``: segment every cell of an image into a labels file.
+
+The options come from the parameter dataclasses the Segment dock uses
+(:mod:`napari_dvp.core.segmentation.params`), so a default, a range or a help
+text lives in one place. The pixel size follows the one rule
+(:func:`~napari_dvp.core.slide.model.pixel_size_rule`: ``--pixel-size-um``, else
+the file's, else assumed) and is said in one line.
+"""
 
 from __future__ import annotations
 
@@ -14,56 +21,53 @@ NAME = "segment"
 HELP = ("segment cells (cellpose or the built-in offline method), tile by tile, in this process "
         "or on a dask cluster; writes a labels .tif or .zarr")
 
+GROUPS = {"builtin": "built-in method", "cellpose": "cellpose"}
+
+
+def _method_classes() -> dict[str, type]:
+    from ..core.segmentation.params import BuiltinParams, CellposeParams
+
+    return {"builtin": BuiltinParams, "cellpose": CellposeParams}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..core.segmentation.params import SegmentParams
+    from ._params import add_params
+
     parser.add_argument("image", type=Path, help="image file (OME-TIFF, TIFF, zarr, PNG/JPEG)")
     parser.add_argument("--out", type=Path, required=True,
                         help="labels file to write: .tif, .ome.tif or .zarr")
-    parser.add_argument("--backend", choices=("builtin", "cellpose"), default="builtin",
-                        help="builtin (no download, scikit-image) or cellpose (default: builtin)")
-    parser.add_argument("--model", default="cpsam",
-                        help="cellpose model name (cpsam, cpsam_v2 …) or a local model file")
-    parser.add_argument("--nuclear-channel", default=None,
-                        help="name or number of the nuclear channel (default: DAPI/Hoechst…); "
-                             "for a brightfield RGB image: hematoxylin (builtin's default), RGB "
-                             "(the colour image as it is; cellpose's default) or eosin")
-    parser.add_argument("--cyto-channel", default=None,
-                        help="cytoplasm/membrane channel(s): a name, 'CD45,panCK', 'all' (every "
-                             "non-nuclear channel) or 'none' (default: panCK/keratin… if present)")
-    parser.add_argument("--diameter-um", type=float_range(0, 1000, lo_open=True), default=None,
-                        help="typical diameter in µm: of cells for cellpose (default: cellpose's "
-                             "own), of nuclei for builtin (default: estimated from the image)")
-    parser.add_argument("--diameter-px", type=float_range(0, 10000, lo_open=True), default=None,
-                        help="builtin: typical nucleus diameter in pixels, for images whose "
-                             "pixel size is unknown (default: estimated from the image)")
-    parser.add_argument("--expansion-um", type=float_range(0, 1000), default=None,
-                        help="builtin: how far a cell reaches beyond its nucleus (default: 0 = "
-                             "nuclei only when no cytoplasm channel is used, else 4 µm)")
-    parser.add_argument("--flow-threshold", type=float_range(0, 10), default=0.4,
-                        help="cellpose (default 0.4)")
-    parser.add_argument("--cellprob-threshold", type=float_range(-100, 100), default=0.0,
-                        help="cellpose (default 0.0)")
-    parser.add_argument("--no-gpu", action="store_true", help="cellpose: never use a GPU")
+    add_params(parser, SegmentParams)
     parser.add_argument("--pixel-size-um", type=float_range(0, 1000, lo_open=True), default=None,
-                        help="pixel size if the image does not say (µm)")
-    parser.add_argument("--tile-size", type=int_range(64, 16384), default=1024,
-                        help="tile side in pixels (default 1024; memory grows with it)")
+                        help="pixel size in µm; default: what the file records (else 0.5 µm is "
+                             "assumed, and said)")
     parser.add_argument("--overlap", type=int_range(0, 4096), default=None,
-                        help="tile margin in pixels (default: two cell diameters)")
-    parser.add_argument("--workers", type=int_range(1, 256), default=None,
-                        help="run on a local dask cluster with N worker processes "
-                             "(default: in this process, no cluster start-up)")
+                        help="tile margin in pixels; default: two cell diameters")
     parser.add_argument("--scheduler", default=None,
-                        help="address of a running dask scheduler (tcp://host:8786)")
+                        help="address of a running dask scheduler (tcp://host:8786) instead of "
+                             "--workers")
+    for method, cls in _method_classes().items():
+        add_params(parser.add_argument_group(GROUPS[method]), cls)
     add_overwrite(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..core.errors import DvpInputError
+def _other_method_options(args: argparse.Namespace, method: str) -> list[str]:
+    """Options of the method not chosen that were given a non-default value."""
+    from ..core.params import param_fields
 
-    if args.workers is not None and args.workers < 1:
-        raise DvpInputError(f"--workers must be at least 1 (got {args.workers})")
-    model = Path(args.model) if args.backend == "cellpose" and Path(args.model).exists() else None
+    given = []
+    for other, cls in _method_classes().items():
+        if other == method:
+            continue
+        for f, info in param_fields(cls):
+            if info.flag != "" and getattr(args, f.name, f.default) != f.default:
+                given.append("--" + (info.flag or f.name.replace("_", "-")))
+    return given
+
+
+def run(args: argparse.Namespace) -> int:
+    model = getattr(args, "model", None)
+    model = Path(model) if model and Path(model).exists() else None
     with outputs(args, NAME, args.image, model) as out:
         target = out.folder(args.out) if args.out.name.lower().endswith(".zarr") \
             else out.file(args.out)
@@ -71,49 +75,50 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, out: Path) -> int:
-    from ..core.segmentation import make_backend, run_to_end
+    from ..core.errors import DvpInputError
+    from ..core.segmentation import run_to_end
+    from ..core.segmentation.params import SegmentParams
     from ..core.segmentation.pipeline import segment_file
+    from ..core.segmentation.report import NUCLEI_ONLY, report_lines
+    from ..core.segmentation.slide_job import make_method_backend
     from ..core.slide import open_image
+    from ..core.slide.model import pixel_size_rule
+    from ._params import params_from_args
 
+    run_params = params_from_args(SegmentParams, args)
+    method = run_params.method
+    stray = _other_method_options(args, method)
+    if stray:
+        raise DvpInputError(f"{', '.join(stray)}: option(s) of the other method; this run uses "
+                            f"--backend {method}")
+    if args.overlap is not None and args.overlap < 0:
+        raise DvpInputError(f"--overlap must be >= 0 pixels (got {args.overlap})")
     with open_image(args.image) as img:
         _check_finite(img, args.image.name)
-        pixel = args.pixel_size_um or img.pixel_size_um
-    if pixel is None:
-        pixel = 0.5
-        print(f"napari-dvp segment: {args.image.name} does not say its pixel size; assuming "
-              "0.5 µm (pass --pixel-size-um)", file=sys.stderr)
-    if args.backend == "builtin":
-        backend = make_backend("builtin", pixel_size_um=pixel,
-                               nucleus_diameter_um=args.diameter_um,
-                               nucleus_diameter_px=args.diameter_px,
-                               max_expansion_um=args.expansion_um)
-    else:
-        backend = make_backend("cellpose", model=args.model, pixel_size_um=pixel,
-                               diameter_um=args.diameter_um, flow_threshold=args.flow_threshold,
-                               cellprob_threshold=args.cellprob_threshold, gpu=not args.no_gpu)
+        pixel = pixel_size_rule(args.pixel_size_um, img.pixel_size_um)
+    say(pixel.describe(args.image.name))
+    params = params_from_args(_method_classes()[method], args, pixel_size_um=pixel.um)
+    backend = make_method_backend(method, params, pixel.um)
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
         runner = None
-        if args.scheduler or args.workers:
+        if args.scheduler or run_params.workers:
             from ..core.segmentation.distributed import DistributedRunner, open_client
 
-            client = stack.enter_context(open_client(args.scheduler, args.workers))
+            client = stack.enter_context(open_client(args.scheduler, run_params.workers or None))
             runner = DistributedRunner(client)
         info = run_to_end(
-            segment_file(args.image, out, backend, args.nuclear_channel, args.cyto_channel,
-                         tile_size=args.tile_size, overlap=args.overlap, runner=runner,
-                         pixel_size_um=pixel),
+            segment_file(args.image, out, backend, run_params.nuclear_channel,
+                         run_params.cyto_channel, tile_size=run_params.tile_size,
+                         overlap=args.overlap, runner=runner,
+                         # an assumed pixel size is not written into the labels as a fact
+                         pixel_size_um=pixel.um if pixel.measured else None),
             _Progress(),
         )
-    if info.get("scale"):
-        print(f"napari-dvp segment: {info['scale']}", file=sys.stderr)
-    if args.backend == "builtin":
-        grow = info["backend"].expansion_px(len(info["channels"]))
-        if grow == 0:
-            print("napari-dvp segment: nuclei only (no cytoplasm channel): cells are not grown "
-                  "beyond their nucleus; pass --expansion-um 4 to grow them", file=sys.stderr)
-    print(f"napari-dvp segment: {info['n_cells']} cells in {time.perf_counter() - t0:.1f} s "
-          f"(channels {', '.join(info['channels'])}) -> {args.out}", file=sys.stderr)
+    for line in report_lines(info["backend"], len(info["channels"]), pixel, args.image.name):
+        say(line + (" (pass --expansion-um)" if line == NUCLEI_ONLY else ""))
+    say(f"{info['n_cells']} cells in {time.perf_counter() - t0:.1f} s "
+        f"(channels {', '.join(info['channels'])}) -> {args.out}")
     return 0
 
 
@@ -134,6 +139,11 @@ def _check_finite(img, name: str) -> None:
                             f"{', '.join(which)}; replace them (e.g. by 0) and save it again")
 
 
+def say(line: str) -> None:
+    """One line on stderr, prefixed with the command's name."""
+    print(f"napari-dvp segment: {line}", file=sys.stderr, flush=True)
+
+
 class _Progress:
     """Prints tiles done to stderr about every 5 % (and every tile for short runs)."""
 
@@ -145,5 +155,4 @@ class _Progress:
         step = max(1, total // 20)
         if done == total or done - self.last >= step:
             self.last = done
-            print(f"napari-dvp segment: {done}/{total} tiles "
-                  f"({time.perf_counter() - self.t0:.0f} s)", file=sys.stderr, flush=True)
+            say(f"{done}/{total} tiles ({time.perf_counter() - self.t0:.0f} s)")

@@ -18,6 +18,43 @@ def data_to_world(points, scale: Sequence[float], translate: Sequence[float]) ->
             + np.asarray(translate[-2:]))
 
 
+def visible_box(center, zoom: float, canvas_hw: Sequence[float], scale: Sequence[float],
+                translate: Sequence[float], shape_yx: Sequence[int]) -> tuple[int, int, int, int]:
+    """The pixels of a layer that a 2-D canvas shows: ``(row0, row1, col0, col1)``, end-exclusive.
+
+    Parameters
+    ----------
+    center, zoom
+        The camera's centre (world coordinates, last two used) and zoom (screen
+        pixels per world unit).
+    canvas_hw
+        Canvas height and width in screen pixels.
+    scale, translate
+        The layer's scale and translate.
+    shape_yx
+        The layer's full-resolution size in pixels: the box is clipped to it.
+    """
+    half = np.asarray(canvas_hw, dtype=float)[-2:] / 2 / float(zoom)
+    centre = np.asarray(center, dtype=float)[-2:]
+    lo = world_to_data(centre - half, scale, translate)
+    hi = world_to_data(centre + half, scale, translate)
+    rows, cols = int(shape_yx[0]), int(shape_yx[1])
+    r0, c0 = (max(int(np.floor(v)), 0) for v in np.minimum(lo, hi))
+    r1, c1 = (int(np.ceil(v)) for v in np.maximum(lo, hi))
+    return r0, min(r1, rows), c0, min(c1, cols)
+
+
+def vertices_to_pixels(vertices, src_scale: Sequence[float], src_translate: Sequence[float],
+                       scale: Sequence[float], translate: Sequence[float]) -> np.ndarray:
+    """``(n, 2)`` (row, col) vertices of a shape in one layer -> pixels of another layer.
+
+    E.g. a polygon drawn in a Shapes layer, in the pixel grid of the image it
+    was drawn on (both layers show the same world).
+    """
+    world = data_to_world(np.asarray(vertices, dtype=float)[:, -2:], src_scale, src_translate)
+    return world_to_data(world, scale, translate)
+
+
 def world_to_data(world, scale: Sequence[float], translate: Sequence[float]) -> np.ndarray:
     """``(…, 2)`` world coordinates -> (row, col) data coordinates of a layer."""
     return (np.asarray(world, dtype=float) - np.asarray(translate[-2:])) / np.asarray(scale[-2:])

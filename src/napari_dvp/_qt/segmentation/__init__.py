@@ -1,1 +1,1 @@
-"""Segment dock: run cellpose or the built-in segmenter."""
+"""Segment dock: channels, method, region of the current slide; run; the slide's cells."""

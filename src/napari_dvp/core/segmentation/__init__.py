@@ -6,9 +6,28 @@ scikit-image backend), :mod:`.cellpose_backend` (cellpose 4), :mod:`.tiling`
 :mod:`.metrics` (F1 against ground truth).
 """
 
-from ..progress import run_to_end
-from .backends import SegmentationBackend, backend_names, make_backend, register_backend
-from .tiling import Tile, make_tiles, segment_tiled
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..progress import run_to_end
+    from .backends import SegmentationBackend, backend_names, make_backend, register_backend
+    from .tiling import Tile, make_tiles, segment_tiled
+
+#: where each public name lives; imported on first use, so that the light
+#: :mod:`.params` (read by ``napari-dvp --help``) does not pull numpy in
+_EXPORTS = {
+    "SegmentationBackend": ".backends",
+    "Tile": ".tiling",
+    "backend_names": ".backends",
+    "make_backend": ".backends",
+    "make_tiles": ".tiling",
+    "register_backend": ".backends",
+    "run_to_end": "..progress",
+    "segment_tiled": ".tiling",
+}
 
 __all__ = [
     "SegmentationBackend",
@@ -20,3 +39,11 @@ __all__ = [
     "run_to_end",
     "segment_tiled",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -21,66 +21,17 @@ from scipy import ndimage as ndi
 from skimage.filters import gaussian, threshold_otsu
 from skimage.segmentation import expand_labels
 
-from ..errors import DvpInputError
 from .backends import check_labels, params_from
 from .nuclei import NucleiSettings, foreground_threshold, nuclear_range, segment_nuclei
+from .params import DEFAULT_EXPANSION_UM, BuiltinParams
 from .scale import DEFAULT_DIAMETER_PX, NucleusSizeEstimate, estimate_nucleus_diameter_px
-
-#: expansion used when a cytoplasm/membrane channel is given and no expansion is set
-DEFAULT_EXPANSION_UM = 4.0
-
-
-@dataclass(frozen=True)
-class BuiltinParams:
-    """Parameters of the built-in backend.
-
-    Attributes
-    ----------
-    pixel_size_um
-        Size of one pixel in micrometres (turns the µm sizes into pixels).
-    nucleus_diameter_um
-        Typical nucleus diameter; ``None`` (default) = estimated from the image
-        when the backend is calibrated.
-    nucleus_diameter_px
-        The same in pixels; set by :meth:`BuiltinBackend.calibrate` from the
-        estimate, or by a caller who knows the size in pixels only. Wins over
-        ``nucleus_diameter_um``.
-    max_expansion_um
-        How far a cell may extend beyond its nucleus; ``None`` (default) = 0 for a
-        nuclei-only input, :data:`DEFAULT_EXPANSION_UM` with a cytoplasm channel.
-    nuclear_range, nuclear_threshold, cyto_threshold
-        Image-wide contrast range and thresholds (set by ``calibrate``; ``None`` =
-        from each tile).
-    min_nucleus_fraction
-        Nuclei smaller than this fraction of the expected nucleus area are dropped.
-    """
-
-    pixel_size_um: float = 0.5
-    nucleus_diameter_um: float | None = None
-    nucleus_diameter_px: float | None = None
-    max_expansion_um: float | None = None
-    nuclear_range: tuple[float, float] | None = None
-    nuclear_threshold: float | None = None
-    cyto_threshold: tuple[float, ...] | None = None
-    min_nucleus_fraction: float = 0.15
-
-    def __post_init__(self) -> None:
-        if not self.pixel_size_um > 0:
-            raise DvpInputError(f"pixel_size_um must be > 0 (got {self.pixel_size_um})")
-        for name in ("nucleus_diameter_um", "nucleus_diameter_px"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise DvpInputError(f"{name} must be > 0 (got {value}); leave it empty to "
-                                    "estimate it from the image")
-        if self.max_expansion_um is not None and self.max_expansion_um < 0:
-            raise DvpInputError(f"max_expansion_um must be >= 0 (got {self.max_expansion_um})")
 
 
 @dataclass(frozen=True)
 class BuiltinBackend:
     """Nuclei by seeded watershed, cells by limited expansion."""
 
-    params: BuiltinParams = BuiltinParams()
+    params: BuiltinParams = dataclasses.field(default_factory=BuiltinParams)
     name: str = "builtin"
     #: the size estimate made by :meth:`calibrate` (``None`` if the size was given)
     size_estimate: NucleusSizeEstimate | None = None

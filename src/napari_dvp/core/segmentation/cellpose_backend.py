@@ -29,8 +29,8 @@ import numpy as np
 from ..errors import DvpInputError
 from ..torch_guard import prepare_torch_import
 from .backends import check_labels, params_from
+from .params import CellposeParams
 
-DEFAULT_MODEL = "cpsam"
 #: cellpose 4.2's downloadable models (``cellpose.models.MODEL_NAMES``; kept here so
 #: that checking a name does not import torch)
 CELLPOSE_MODEL_NAMES = ("cpsam", "cpsam_v2", "cpdino", "cpdino-vitb")
@@ -139,52 +139,10 @@ def load_model(path: Path, gpu: bool):
 
 
 @dataclass(frozen=True)
-class CellposeParams:
-    """Parameters of the cellpose backend (see ``CellposeModel.eval``).
-
-    Attributes
-    ----------
-    model
-        Model name (``cpsam``, ``cpsam_v2`` …) or path to a local model file.
-    pixel_size_um
-        Pixel size, to turn ``diameter_um`` into pixels.
-    diameter_um
-        Typical cell diameter in µm; ``None`` lets cellpose use its default (30 px).
-    flow_threshold, cellprob_threshold
-        cellpose's thresholds (raise flow / lower cellprob to find more cells).
-    normalize
-        Percentile-normalise each channel (image-wide percentiles after calibrate).
-    batch_size
-        Number of 256² patches the network sees at once.
-    gpu
-        Use a GPU when torch sees one.
-    rgb
-        The tile's three channels are a brightfield RGB image and go to cellpose
-        as they are (red, green, blue); otherwise they are nuclear + cytoplasm.
-    """
-
-    model: str = DEFAULT_MODEL
-    pixel_size_um: float = 0.5
-    diameter_um: float | None = None
-    flow_threshold: float = 0.4
-    cellprob_threshold: float = 0.0
-    normalize: bool = True
-    batch_size: int = 8
-    gpu: bool = True
-    lowhigh: tuple[tuple[float, float], ...] | None = None
-    allow_download: bool = True
-    rgb: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.pixel_size_um > 0:
-            raise DvpInputError(f"pixel_size_um must be > 0 (got {self.pixel_size_um})")
-
-
-@dataclass(frozen=True)
 class CellposeBackend:
     """Run a cellpose 4 model on each tile (nuclear + cytoplasm channels)."""
 
-    params: CellposeParams = CellposeParams()
+    params: CellposeParams = dataclasses.field(default_factory=CellposeParams)
     name: str = "cellpose"
 
     @classmethod
