@@ -44,3 +44,18 @@ def test_cli_console_script_runs():
                          capture_output=True, text=True)
     assert res.returncode == 0
     assert "demo" in res.stdout
+
+
+def test_cli_parser_imports_no_heavy_library():
+    """`napari-dvp --help` stays fast: building every sub-command's options imports no
+    numerical or imaging library (they are imported inside each command's run).
+    The time itself is measured in bench/bench_cli_startup.py, not here."""
+    code = (
+        "import sys; from napari_dvp.cli import build_parser; build_parser();"
+        "heavy = ('numpy', 'pandas', 'scipy', 'dask', 'torch', 'cellpose', 'skimage', 'shapely',"
+        " 'anndata', 'sklearn', 'tifffile', 'zarr', 'matplotlib', 'statsmodels');"
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & set(heavy));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
