@@ -99,19 +99,15 @@ def test_names_and_colours():
     assert color_for("my region") == color_for("my region")  # stable
 
 
-def test_many_cells_fast():
-    import time
-
+def test_many_cells_agree_with_shapely():
+    """Many cells and regions in one vectorised pass (speed: bench, not here)."""
     rng = np.random.default_rng(0)
-    n = 200_000
+    n = 20_000
     t = _table(rng.uniform(0, 8000, n), rng.uniform(0, 8000, n))
     regs = {f"r{i}": shapely.Point(rng.uniform(0, 8000), rng.uniform(0, 8000)).buffer(300)
             for i in range(50)}
-    t0 = time.perf_counter()
     got = assign_regions(t, regs)
-    dt = time.perf_counter() - t0
     expect = np.full(n, "", dtype=object)
     for k, g in regs.items():
         expect[shapely.contains_xy(g, t.centroid_col, t.centroid_row)] = k
     assert (got.to_numpy() == expect).all()
-    assert dt < 5.0
