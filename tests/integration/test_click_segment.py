@@ -361,8 +361,6 @@ def test_screenshots_he_and_fluorescence_in_the_workspace(make_napari_viewer, qt
         dock._dock().raise_()
         qtbot.wait(300)
         assert dock.isVisible()
-        L = dock.size.line
-        print("DBG", L.isVisible(), L.width(), L.height(), L.minimumSizeHint(), L.sizeHint(), L.heightForWidth(L.width()), dock.size.height(), dock.size.sizeHint(), dock.size.minimumSizeHint(), L.sizePolicy().hasHeightForWidth(), dock.size.layout().hasHeightForWidth())
         for label in (dock.size.line, dock.method.model.note, dock.status):  # nothing cut off
             if label.isVisible():
                 assert label.height() >= label.heightForWidth(label.width()), label.text()

@@ -136,7 +136,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     assert (table["region"].to_numpy()[hit] == true_region[hit]).mean() > 0.9
 
     # 5. Gating: load cells, default rules, apply (clicked) ----------------------------------
-    from qtpy.QtCore import Qt
+
     from qtpy.QtWidgets import QMessageBox
 
     def click(button):

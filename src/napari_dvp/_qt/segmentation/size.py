@@ -34,7 +34,7 @@ class WrappedLabel(QLabel):
             hint.setHeight(max(hint.height(), self.heightForWidth(self.width())))
         return hint
 
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+    def setText(self, text: str) -> None:
         super().setText(text)
         self._relayout()
 
