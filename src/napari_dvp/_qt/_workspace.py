@@ -70,8 +70,17 @@ class DvpDock(QWidget):
     def showEvent(self, event: QEvent) -> None:
         super().showEvent(event)
         if not self._joined:
+            QTimer.singleShot(0, self._try_join)
+
+    def _try_join(self, attempts: int = 20) -> None:
+        """Join the tab group once the dock sits in its window (napari docks it after
+        showing it when docks are opened in a quick loop: demo, project restore)."""
+        if self._joined:
+            return
+        if self.join_workspace():
             self._joined = True
-            QTimer.singleShot(0, self.join_workspace)
+        elif attempts > 0:
+            QTimer.singleShot(50, lambda: self._try_join(attempts - 1))
 
     def _dock(self) -> QDockWidget | None:
         parent = self.parentWidget()
@@ -79,11 +88,14 @@ class DvpDock(QWidget):
             parent = parent.parentWidget()
         return parent
 
-    def join_workspace(self) -> None:
-        """Tab this dock together with the other napari-dvp docks of its window."""
+    def join_workspace(self) -> bool:
+        """Tab this dock together with the other napari-dvp docks of its window.
+
+        Returns False when the dock is not (yet) docked in a main window.
+        """
         dock = self._dock()
         if dock is None or not isinstance(dock.parentWidget(), QMainWindow):
-            return
+            return False
         window: QMainWindow = dock.parentWidget()
         dock.setWindowTitle(self.STEP)
         docks = [d for d in window.findChildren(QDockWidget)
@@ -103,6 +115,22 @@ class DvpDock(QWidget):
         width = min(max(DOCK_WIDTH, dock.width()), window.width() // 3)
         window.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
         dock.raise_()
+        _fit_screen(window)
+        return True
+
+
+def _fit_screen(window: QMainWindow) -> None:
+    """Docks stacked for a moment (opened in a quick loop) may have grown the window past
+    the screen; once they are tabbed, give the window back the screen's size."""
+    screen = window.screen()
+    if screen is None or window.isMaximized() or window.isFullScreen():
+        return
+    avail = screen.availableGeometry()
+    frame = window.frameGeometry().size() - window.size()
+    w = min(window.width(), avail.width() - frame.width())
+    h = min(window.height(), avail.height() - frame.height())
+    if (w, h) != (window.width(), window.height()):
+        QTimer.singleShot(0, lambda: window.resize(w, h))
 
 
 def _dvp_of(dock: QDockWidget) -> DvpDock | None:
