@@ -86,8 +86,10 @@ class JobRunner:
             raise RuntimeError("a job is already running")  # buttons are disabled meanwhile
         self._cancelled = False
         gen = _plain(func, *args, **kwargs)
+        # _ignore_errors: errors go to _on_error only (superqt would re-raise them in the
+        # Qt event loop as well: a second, traceback notification)
         worker = create_worker(progress_steps, gen, lambda: self._cancelled,
-                               _start_thread=False)
+                               _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._on_step)
         worker.returned.connect(lambda result: self._on_returned(result, done, cancelled_text))
         worker.errored.connect(self._on_error)
