@@ -52,8 +52,8 @@ def _study_files(tmp_path):
     (tmp_path / "lmd").mkdir()
     man.to_csv(tmp_path / "lmd" / "manifest.csv", index=False)
     table = synthetic_pg_matrix(man, seed=5, n_proteins=600)
-    s05 = [c for c in table.columns if c.endswith("TEN_run_C2.d")][0]  # sample S07, well C2
-    table = table.rename(columns={s05: MYSTERY})
+    s07 = next(c for c in table.columns if c.endswith("TEN_run_C2.d"))  # sample S07, well C2
+    table = table.rename(columns={s07: MYSTERY})
     write_pg_matrix(table, tmp_path / "TEN.pg_matrix.tsv")
     pr = table.head(30).assign(**{"Precursor.Id": [f"PEP{i}2" for i in range(30)],
                                   "Stripped.Sequence": "PEPTIDE", "Modified.Sequence": "PEPTIDE",
@@ -253,3 +253,36 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
     assert session.get("proteomics") is dock.study.data
     assert list(session.get("manifests")) == ["lmd"]
     viewer.window._qt_window.resize(1400, 900)
+
+
+@pytest.mark.slow
+def test_lmd_export_and_reopened_project_bring_the_study(proteins, make_napari_viewer, qtbot,
+                                                        clicker, dialogs, tmp_path):
+    """The manifest of an LMD export is used without asking; a saved project reopens with
+    the protein table, the manifest and the hand-made matches."""
+    from napari_dvp._qt.project.layers import project_from_viewer, restore_into_viewer
+    from napari_dvp.core.project import load_project, save_project
+
+    viewer, dock, labels, man, _ = proteins
+    click = clicker(dock, check_all=False)
+    session_of(viewer).put("manifests", "lmd_export", man, source=object())  # as LMD does
+    assert "lmd_export" in dock.match.manifest_label.text()
+    dialogs.open(tmp_path / "TEN.pg_matrix.tsv")
+    click.click("Open MS results", wait_until=lambda: dock.study is not None and _idle(dock))
+    row = dock.match.row_of("TEN_run_mystery")
+    combo = dock.match.combo(row)
+    qtbot.keyClicks(combo.lineEdit(), "S07")
+    qtbot.keyClick(combo.lineEdit(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "S07" in dock.study.processed.obs_names and _idle(dock))
+    save_project(tmp_path / "proj", project_from_viewer(viewer))
+
+    viewer2 = make_napari_viewer()
+    viewer2.add_labels(labels, name="cells")
+    _, dock2 = viewer2.window.add_plugin_dock_widget("napari-dvp", "Proteins on tissue")
+    restore_into_viewer(viewer2, load_project(tmp_path / "proj"))
+    qtbot.waitUntil(lambda: dock2.study is not None and _idle(dock2), timeout=20_000)
+    assert dock2.study.table.set_index("run").loc[MYSTERY, "sample_id"] == "S07"
+    assert dock2.match.table.rowCount() == 25
+    np.testing.assert_allclose(dock2.study.data.X, dock.study.data.X)
+    pd.testing.assert_frame_equal(dock2.study.scores.scores, dock.study.scores.scores,
+                                  check_names=False)

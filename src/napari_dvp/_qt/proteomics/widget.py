@@ -61,7 +61,7 @@ class ProteomicsWidget(DvpDock):
 
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
-        self.data = self.manifest = self.study = None
+        self.data = self.manifest = self.study = self.matching = None
         self.manifest_name, self.manifest_path = "manifest", None
         self.gene_sets = bundled_gene_sets()
         self._pending = False
@@ -148,23 +148,24 @@ class ProteomicsWidget(DvpDock):
             self.match.show_rows(rows, runs, runs, [])
             self.status.setText("Now open the LMD manifest (or export the LMD plan).")
             return
-        old = self.study.table if keep and self.study is not None else None
+        old = self.matching.table if keep and self.matching is not None else None
         if old is not None and set(old["run"]) != set(self.data.obs_names):
             old = None
-        self.study = ProteinStudy(self.data, self.manifest, gene_sets=self.gene_sets,
-                                  table=old)
+        self.study = None  # until the new data or manifest is processed
+        self.matching = ProteinStudy(self.data, self.manifest, gene_sets=self.gene_sets,
+                                     table=old)
         self._show_matches()
         self._process()
 
     def _show_matches(self) -> None:
-        rows, tips = self.study.match_rows()
-        self.match.show_rows(rows, self.study.table["run"].tolist(), tips,
-                             self.study.manifest["sample_id"].tolist())
+        rows, tips = self.matching.match_rows()
+        self.match.show_rows(rows, self.matching.table["run"].tolist(), tips,
+                             self.matching.manifest["sample_id"].tolist())
 
     @notify_errors
     def _assign(self, run: str, sample_id: str) -> None:
         try:
-            self.study.assign(run, sample_id)
+            self.matching.assign(run, sample_id)
         finally:
             self._show_matches()
         self._process()
@@ -172,29 +173,29 @@ class ProteomicsWidget(DvpDock):
     # ------------------------------------------------------------------ processing
     def _process(self, *_) -> None:
         """Apply matches, process and score in the job runner (a fresh study)."""
-        if self.study is None:
+        if self.matching is None:
             return
         if self.runner.running:
             self._pending = True
             return
-        if not self.study.table["status"].eq("matched").any():
+        if not self.matching.table["status"].eq("matched").any():
             self.status.setText("No MS run matched a sample: choose the samples in the table.")
             return
         opts = self.processing.params()
-        study = dataclasses.replace(self.study, params=opts.processing_params(),
+        study = dataclasses.replace(self.matching, params=opts.processing_params(),
                                     min_members=opts.min_members, gene_sets=self.gene_sets,
                                     processed=None, scores=None, report=None)
         self._start(study.update, done=self._on_study,
                           what="Matching, processing and scoring…")
 
     def _on_study(self, study: ProteinStudy) -> None:
-        self.study = study
+        self.study = self.matching = study
         self._show_study()
         self._store()
 
     def _show_study(self) -> None:
         """Show the current study (matches, summary, paint and statistics choices)."""
-        s = self.study
+        s = self.matching = self.study
         self._show_matches()
         self.status.setText(s.summary())
         self.painting.set_choices(s.set_choices(), s.gene_names())
@@ -237,8 +238,9 @@ class ProteomicsWidget(DvpDock):
         self.data, self.manifest_name, self.manifest = data, name, manifest
         self.painting.forget()
         self.match.manifest_label.setText(f"Manifest: <b>{name}</b> ({len(manifest)} samples)")
-        self.study = ProteinStudy(data, manifest, gene_sets=self.gene_sets,
-                                  table=session.get("scores").get(MATCHES))
+        self.study = None
+        self.matching = ProteinStudy(data, manifest, gene_sets=self.gene_sets,
+                                     table=session.get("scores").get(MATCHES))
         self._show_matches()
         self._process()
 
@@ -259,3 +261,7 @@ class ProteomicsWidget(DvpDock):
     def paint_protein(self, query: str) -> None:
         """Paint one protein (as "Paint protein" does)."""
         self.painting.paint_protein(query)
+
+    def compare(self) -> None:
+        """Run the statistics as chosen (as "Run statistics" does)."""
+        self.stats.run()
