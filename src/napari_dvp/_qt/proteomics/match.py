@@ -65,8 +65,12 @@ class MatchBox(QWidget):
 
     def show_rows(self, rows: pd.DataFrame, runs: Sequence[str], tips: Sequence[str],
                   samples: Sequence[str]) -> None:
-        """One row per run; ``samples`` are the manifest's (empty before a manifest)."""
-        self.runs = [str(r) for r in runs]
+        """One row per run, runs without a sample first; ``samples`` are the manifest's
+        (empty before a manifest)."""
+        order = sorted(range(len(rows)), key=lambda i: rows["status"].iloc[i] == "matched")
+        rows = rows.iloc[order]
+        tips = [tips[i] for i in order]
+        self.runs = [str(runs[i]) for i in order]
         self.table.setRowCount(len(rows))
         for i, (values, tip) in enumerate(zip(rows.itertuples(index=False), tips,
                                               strict=True)):

@@ -103,7 +103,11 @@ class ProteomicsWidget(DvpDock):
 
     def _start(self, func, *args, done, what: str, **kwargs) -> None:
         """Start a job; work asked for meanwhile (a re-processing) runs after it."""
-        worker = self.runner.start(func, *args, done=done, what=what, **kwargs)
+        def finished(result) -> None:
+            self.status.setText(f"{what.rstrip('…')}: done.")
+            done(result)
+
+        worker = self.runner.start(func, *args, done=finished, what=what, **kwargs)
         worker.finished.connect(self._after_job)  # after the runner's reset
 
     def _after_job(self, *_) -> None:
