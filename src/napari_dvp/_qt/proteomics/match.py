@@ -84,6 +84,7 @@ class MatchBox(QWidget):
                 it.setToolTip(tip)
                 if trouble:
                     it.setBackground(QBrush(TROUBLE))
+                    it.setForeground(QBrush(QColor("black")))  # readable on any theme
                 self.table.setItem(i, j, it)
         self.table.resizeColumnsToContents()
         bad = int((rows["status"] != "matched").sum())
