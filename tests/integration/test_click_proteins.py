@@ -209,11 +209,14 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
     stats.group_by.setCurrentText("class")
     stats.group_a.setCurrentText("CD8 T cell")
     stats.group_b.setCurrentText("all other samples")
+    stats.color_by.setCurrentText("region")
     _form(stats.form, "test").value = "welch"
     click.click("Run statistics", wait_until=lambda: stats.result is not None and _idle(dock))
     ref = differential.compare(dock.study.processed, "class", "CD8 T cell", None, test="welch")
     pd.testing.assert_series_equal(stats.result.table["p"], ref["p"])
     assert "Welch t" in stats.summary.text()
+    assert stats.result.color_by == "region"
+    assert dock.plots.pca.figure.axes[0].get_legend().get_title().get_text() == "region"
     # click the most significant volcano dot: that protein is painted
     canvas = dock.plots.volc
     canvas.draw()
@@ -235,6 +238,7 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
     assert len(saved) == dock.study.processed.n_vars
     assert np.allclose(saved.set_index("protein_id")["p"], ref["p"], equal_nan=True)
     assert (out.parent / "cd8.meta.json").is_file() and (out.parent / "cd8.pca.csv").is_file()
+    assert (out.parent / "cd8.volcano.png").read_bytes()[:4] == b"\x89PNG"
     before = out.stat().st_mtime_ns
     _form(stats.form, "test").value = "anova"
     click.click("Run statistics", wait_until=lambda: stats.result.test == "anova"

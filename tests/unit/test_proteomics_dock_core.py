@@ -90,19 +90,25 @@ def test_run_stats_is_the_core_test_and_saves_together(proc, tmp_path):
     ref = differential.compare(proc, "class", "cd8", None, test="welch")
     pd.testing.assert_frame_equal(res.table, ref)
     assert res.title == "cd8 vs all other samples (Welch t)"
-    assert res.pca is not None and res.top_z.shape == (12, 40)
+    assert res.pca is not None and res.top_z.shape == (12, 40) and res.color_by == "class"
+    _, by_patient = _run(run_stats(proc, "class", "cd8", "ker", color_by="patient"))
+    assert by_patient.color_by == "patient" and by_patient.b == "ker"
     assert res.meta["statistics"]["proteins_tested"] == int(np.isfinite(ref["p"]).sum())
     out = tmp_path / "r.csv"
     written = save_stats(out, res, inputs=[])
-    assert written == stats_outputs(out, res) and len(written) == 3
+    assert written == stats_outputs(out, res)
+    assert [p.name for p in written] == ["r.csv", "r.meta.json", "r.pca.csv", "r.volcano.png",
+                                         "r.pca.png", "r.heatmap.png"]
+    assert (tmp_path / "r.volcano.png").read_bytes()[:4] == b"\x89PNG"
     saved = pd.read_csv(out).set_index("protein_id")
     np.testing.assert_allclose(saved["p"], ref["p"], rtol=1e-12)
     assert json.loads((tmp_path / "r.meta.json").read_text())["statistics"]["test"] == "welch"
     with pytest.raises(DvpInputError, match="exists"):
         save_stats(out, res)
     _, anova = _run(run_stats(proc, "class", test="anova"))
-    written = save_stats(out, anova, overwrite=True)
-    assert (tmp_path / "r.tukey.csv") in written and "F" in pd.read_csv(out).columns
+    written = save_stats(out, anova, overwrite=True, figures=False)
+    assert [p.name for p in written] == ["r.csv", "r.meta.json", "r.pca.csv", "r.tukey.csv"]
+    assert "F" in pd.read_csv(out).columns
     with pytest.raises(DvpInputError, match=r"end in \.csv"):
         save_stats(tmp_path / "r.txt", res)
 
@@ -130,3 +136,5 @@ def test_process_options_map_to_processing_params():
     p = ProcessOptions(valid_mode="global", min_valid_pct=50, normalise="quantile",
                        impute="knn").processing_params()
     assert dataclasses.astuple(p)[:6] == ("auto", "quantile", 0.5, "global", "class", "knn")
+    assert ProcessOptions(valid_groups="class,region").processing_params().valid_groups == \
+        "class,region"

@@ -64,7 +64,7 @@ class PlotTabs(QTabWidget):
             self.volc.figure.text(0.5, 0.5, "ANOVA: no volcano (see heatmap)", ha="center")
         self.volc.draw_idle()
         if res.pca is not None:
-            plots.pca_plot(res.pca, res.obs, res.group_by, fig=self.pca.figure)
+            plots.pca_plot(res.pca, res.obs, res.color_by, fig=self.pca.figure)
         else:
             self.pca.figure.clear()
         self.pca.draw_idle()

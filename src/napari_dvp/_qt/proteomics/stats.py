@@ -66,14 +66,19 @@ class StatsBox(QWidget):
         self.form = ParamsForm(StatsOptions)
         self.form.changed.connect(self._test_changed)
         lay.addWidget(self.form.native)
+        self.color_by = QComboBox()
+        self.color_by.setToolTip("Sample annotation that colours the PCA of the samples "
+                                 "(class, region, patient …)")
         form2 = QFormLayout()
         form2.addRow("Pair by:", self.pair_by)
+        form2.addRow("Colour PCA by:", self.color_by)
         lay.addLayout(form2)
         row = QHBoxLayout()
         self.run_btn = button("Run statistics", "Test every protein (BH q-values), PCA of the "
                               "samples and a heatmap; click a volcano dot to paint it", self.run)
-        self.save_btn = button("Save results…", "Write the results table (+ .meta.json, "
-                               ".pca.csv, .tukey.csv) as CSV", self.save)
+        self.save_btn = button("Save results…", "Write the results table NAME.csv with "
+                               "NAME.meta.json, .pca.csv, .tukey.csv (ANOVA) and the figures "
+                               "(.volcano.png, .pca.png, .heatmap.png)", self.save)
         self.save_btn.setEnabled(False)
         row.addWidget(self.run_btn)
         row.addWidget(self.save_btn)
@@ -100,8 +105,12 @@ class StatsBox(QWidget):
         if current in groups:
             self.group_by.setCurrentText(current)
         self.group_by.blockSignals(False)
-        self.pair_by.clear()
-        self.pair_by.addItems(list(groups))
+        for box in (self.pair_by, self.color_by):
+            keep = box.currentText()
+            box.clear()
+            box.addItems(list(groups))
+            if keep in groups:
+                box.setCurrentText(keep)
         self._show_groups()
 
     def choice(self) -> dict:
@@ -111,7 +120,8 @@ class StatsBox(QWidget):
         return {"group_by": self.group_by.currentText(),
                 "a": None if test == "anova" else self.group_a.currentText() or None,
                 "b": None if test == "anova" or b == OTHERS else b, "test": test,
-                "pair_by": self.pair_by.currentText() if test == "paired" else None}
+                "pair_by": self.pair_by.currentText() if test == "paired" else None,
+                "color_by": self.color_by.currentText() or None}
 
     def _show_groups(self, *_) -> None:
         names = list(self._groups.get(self.group_by.currentText(), []))

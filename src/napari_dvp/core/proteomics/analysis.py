@@ -58,6 +58,7 @@ class StatsResult:
     pair_by: str | None
     obs: pd.DataFrame
     top_z: pd.DataFrame
+    color_by: str = "class"
     pca: PcaResult | None = None
     tukey: pd.DataFrame | None = None
     meta: dict = field(default_factory=dict)
@@ -78,12 +79,16 @@ class StatsResult:
 
 
 def run_stats(proc: ad.AnnData, group_by: str, a: str | None = None, b: str | None = None,
-              test: str = "limma", pair_by: str | None = None, n_top: int = 40):
+              test: str = "limma", pair_by: str | None = None, color_by: str | None = None,
+              n_top: int = 40):
     """Compare groups (two-group ``test`` or ``"anova"``), PCA: a progress generator
     returning a :class:`StatsResult` (the same core functions as ``napari-dvp stats``).
+    ``color_by`` colours the PCA (default ``group_by``).
     """
-    if group_by not in proc.obs.columns:
-        raise DvpInputError(f"no sample annotation {group_by!r}; choose a grouping of the list")
+    color_by = color_by or group_by
+    for col in (group_by, color_by):
+        if col not in proc.obs.columns:
+            raise DvpInputError(f"no sample annotation {col!r}; choose a grouping of the list")
     labels = set(proc.obs[group_by].astype(str))
     for g in (a, b):
         if g is not None and g not in labels:
@@ -116,25 +121,41 @@ def run_stats(proc: ad.AnnData, group_by: str, a: str | None = None, b: str | No
     if pc is not None:
         meta["pca"] = {"explained": [float(x) for x in pc.explained],
                        "proteins_used": len(pc.loadings)}
-    return StatsResult(table, test, group_by, a, b, pair_by, proc.obs.copy(), z, pc, tukey,
-                       meta)
+    return StatsResult(table, test, group_by, a, b, pair_by, proc.obs.copy(), z, color_by, pc,
+                       tukey, meta)
 
 
-def stats_outputs(path: str | Path, result: StatsResult) -> list[Path]:
-    """Files :func:`save_stats` writes for ``path`` (results, meta, PCA, Tukey)."""
+def stats_outputs(path: str | Path, result: StatsResult, figures: bool = True) -> list[Path]:
+    """Files :func:`save_stats` writes for ``path``: results, meta, PCA, Tukey and the
+    figures (``NAME.volcano.png`` for two groups, ``NAME.pca.png``, ``NAME.heatmap.png``).
+    """
     out = Path(path)
     stem = out.with_suffix("")
-    paths = [out, Path(f"{stem}.meta.json")]
-    if result.pca is not None:
-        paths.append(Path(f"{stem}.pca.csv"))
-    if result.tukey is not None:
-        paths.append(Path(f"{stem}.tukey.csv"))
-    return paths
+    names = ["meta.json", "pca.csv" if result.pca is not None else "",
+             "tukey.csv" if result.tukey is not None else ""]
+    if figures:
+        names += ["volcano.png" if result.test != "anova" else "",
+                  "pca.png" if result.pca is not None else "", "heatmap.png"]
+    return [out] + [Path(f"{stem}.{n}") for n in names if n]
 
 
-def save_stats(path: str | Path, result: StatsResult, inputs=(), overwrite: bool = False
-               ) -> list[Path]:
-    """Write the results table (+ meta, PCA, Tukey) together under the output policy.
+def _figure(result: StatsResult, kind: str):
+    from . import plots
+    from .genesets import interferon_genes
+
+    if kind == "volcano":
+        return plots.volcano(result.table, result.title, highlight=interferon_genes())
+    if kind == "pca":
+        return plots.pca_plot(result.pca, result.obs, result.color_by)
+    return plots.heatmap(result.top_z, result.obs, f"{len(result.top_z.columns)} most "
+                         f"significant proteins\n{result.title}", sort_by=(result.group_by,),
+                         order_proteins=False)
+
+
+def save_stats(path: str | Path, result: StatsResult, inputs=(), overwrite: bool = False,
+               figures: bool = True) -> list[Path]:
+    """Write the results table (+ meta, PCA, Tukey, figures) together under the output
+    policy (:func:`stats_outputs` names the files).
 
     Raises
     ------
@@ -144,12 +165,15 @@ def save_stats(path: str | Path, result: StatsResult, inputs=(), overwrite: bool
     out = Path(path)
     if out.suffix.lower() != ".csv":
         raise DvpInputError(f"{out.name} must end in .csv")
-    paths = stats_outputs(out, result)
+    paths = stats_outputs(out, result, figures)
     check_outputs(paths, inputs=inputs, overwrite=overwrite)
     writers = {paths[0]: lambda t: write_csv(result.table.reset_index(names="protein_id"), t),
                paths[1]: json_writer(result.meta)}
     for p in paths[2:]:
-        if p.name.endswith(".pca.csv"):
+        if p.suffix == ".png":
+            fig = _figure(result, p.name.rsplit(".", 2)[-2])
+            writers[p] = lambda t, f=fig: f.savefig(t, format="png")
+        elif p.name.endswith(".pca.csv"):
             cols = [c for c in dict.fromkeys([result.group_by, "class", "region", "run"])
                     if c in result.obs.columns]
             frame = result.obs[cols].join(result.pca.scores).reset_index()

@@ -27,8 +27,9 @@ class ReadOptions:
                               help="Keep decoy groups (REV__, rev_, DECOY_) instead of "
                                    "removing them")
     q_value: float = param(0.01, label="q-value limit", min=0.0, max=1.0, step=0.005,
-                           decimals=3, gui=False,
-                           help="Precursor / protein-group q-value limit of long reports")
+                           decimals=3,
+                           help="Precursor / protein-group q-value limit of long reports "
+                                "(DIA-NN report.tsv, Spectronaut, AlphaDIA precursors)")
 
     def __post_init__(self) -> None:
         check_params(self)
@@ -48,6 +49,9 @@ class ProcessOptions:
                             help="group: a protein is kept when measured in N % of the "
                                  "samples of at least one class (keeps markers of minority "
                                  "cell types); global: N % of all samples")
+    valid_groups: str = param("class", label="Groups",
+                              help="Sample annotation(s) defining the groups of the "
+                                   "per-group rule, comma-separated (class, or class,region)")
     min_valid_pct: int = param(70, label="N", unit="%", min=0, max=100, step=5,
                                help="Share of samples a protein must be measured in (per "
                                     "group or overall)")
@@ -72,7 +76,7 @@ class ProcessOptions:
 
         return ProcessingParams(log2="auto", normalise=self.normalise,
                                 min_valid=self.min_valid_pct / 100, valid_mode=self.valid_mode,
-                                valid_groups="class", impute=self.impute)
+                                valid_groups=self.valid_groups, impute=self.impute)
 
 
 @dataclass(frozen=True)
