@@ -36,10 +36,9 @@ from .._workspace import DvpDock
 from .match import MatchBox
 from .paint import PaintBox
 from .plots import PlotTabs
+from .session import MATCHES, SCORES, latest, store  # noqa: F401  (keys, for scripts)
 from .source import SourceBox
 from .stats import StatsBox
-
-SCORES, MATCHES = "pathway scores", "protein run matches"
 
 
 def _section(title: str, *widgets) -> QGroupBox:
@@ -137,14 +136,15 @@ class ProteomicsWidget(DvpDock):
         self.manifest_path = Path(path)
         self._use_manifest(Path(path).parent.name or Path(path).stem, manifest)
 
-    def _use_manifest(self, name: str, manifest: pd.DataFrame) -> None:
+    def _use_manifest(self, name: str, manifest: pd.DataFrame, table=None) -> None:
         self.manifest_name, self.manifest = name, manifest
         self.painting.forget()
         self.match.manifest_label.setText(f"Manifest: <b>{name}</b> ({len(manifest)} samples)")
-        self._match(keep=False)
+        self._match(keep=False, table=table)
 
-    def _match(self, keep: bool) -> None:
-        """Match runs to samples (keeping hand-made choices when the runs are the same)."""
+    def _match(self, keep: bool, table: pd.DataFrame | None = None) -> None:
+        """Match runs to samples (keeping hand-made choices when the runs are the same, or
+        using a saved match ``table``)."""
         if self.data is None:
             return
         if self.manifest is None:
@@ -152,7 +152,7 @@ class ProteomicsWidget(DvpDock):
             self.match.show_rows(rows, runs, runs, [])
             self.status.setText("Now open the LMD manifest (or export the LMD plan).")
             return
-        old = self.matching.table if keep and self.matching is not None else None
+        old = self.matching.table if keep and self.matching is not None else table
         if old is not None and set(old["run"]) != set(self.data.obs_names):
             old = None
         self.study = None  # until the new data or manifest is processed
@@ -195,7 +195,7 @@ class ProteomicsWidget(DvpDock):
     def _on_study(self, study: ProteinStudy) -> None:
         self.study = self.matching = study
         self._show_study()
-        self._store()
+        store(self.viewer, study, self.manifest_name, self)
 
     def _show_study(self) -> None:
         """Show the current study (matches, summary, paint and statistics choices)."""
@@ -217,36 +217,18 @@ class ProteomicsWidget(DvpDock):
         self._process()
 
     # ------------------------------------------------------------------ session
-    def _store(self) -> None:
-        """Protein table, manifest, scores and matches into the session (saved by Project)."""
-        session, s = session_of(self.viewer), self.study
-        if session.get("proteomics") is not s.data:
-            session.set("proteomics", s.data, source=self)
-        if session.get("manifests").get(self.manifest_name) is not s.manifest:
-            session.put("manifests", self.manifest_name, s.manifest, source=self)
-        session.set("scores", {**session.get("scores"), SCORES: s.scores.scores.copy(),
-                               MATCHES: s.table.copy()}, source=self)
-
     @notify_errors
     def _from_session(self, slot: str, source) -> None:
         """Follow an LMD export (its manifest) or an opened project (everything)."""
-        session = session_of(self.viewer)
-        manifests, data = session.get("manifests"), session.get("proteomics")
-        if source is self or not manifests or slot not in ("manifests", "proteomics"):
+        found = latest(self.viewer)
+        if source is self or found is None or slot not in ("manifests", "proteomics"):
             return
-        name, manifest = list(manifests.items())[-1]
-        if slot == "manifests" or data is None:
-            if manifest is not self.manifest:
-                self._use_manifest(name, manifest)
-            return
-        self.data, self.manifest_name, self.manifest = data, name, manifest
-        self.painting.forget()
-        self.match.manifest_label.setText(f"Manifest: <b>{name}</b> ({len(manifest)} samples)")
-        self.study = None
-        self.matching = ProteinStudy(data, manifest, gene_sets=self.gene_sets,
-                                     table=session.get("scores").get(MATCHES))
-        self._show_matches()
-        self._process()
+        name, manifest, data, table = found
+        if slot == "proteomics" and data is not None:
+            self.data = data
+            self._use_manifest(name, manifest, table)
+        elif manifest is not self.manifest:
+            self._use_manifest(name, manifest)
 
     def _need(self) -> ProteinStudy:
         if self.study is None or self.study.processed is None:
@@ -261,10 +243,6 @@ class ProteomicsWidget(DvpDock):
     def paint_set(self) -> None:
         """Paint the chosen pathway score (as "Paint score" does)."""
         self.painting.paint_set()
-
-    def paint_protein(self, query: str) -> None:
-        """Paint one protein (as "Paint protein" does)."""
-        self.painting.paint_protein(query)
 
     def compare(self) -> None:
         """Run the statistics as chosen (as "Run statistics" does)."""
