@@ -203,6 +203,17 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
     score = dock.study.scores.scores.loc["S04", "HALLMARK_INTERFERON_GAMMA_RESPONSE"]
     assert _cell_value(ifn, labels, cell) == pytest.approx(score, rel=1e-5)
     assert "all 24 samples painted" in dock.painting.note.text()
+    # more members needed than most samples have: those samples are blank, and say why
+    members = dock.study.scores.members["HALLMARK_INTERFERON_GAMMA_RESPONSE"]
+    need = int(members.max())
+    _form(dock.processing, "min_members").value = need
+    qtbot.waitUntil(lambda: dock.study.min_members == need and _idle(dock))
+    click.click("Paint score")
+    n_blank = int((members < need).sum())
+    assert f"{n_blank} of 24 samples blank" in dock.painting.note.text()
+    assert f"members measured (< {need})" in dock.painting.note.text()
+    _form(dock.processing, "min_members").value = 5
+    qtbot.waitUntil(lambda: dock.study.min_members == 5 and _idle(dock))
 
     # statistics: CD8 T cells vs all other samples, Welch — the same numbers as the core
     stats = dock.stats
