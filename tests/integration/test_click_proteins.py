@@ -104,6 +104,15 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
                 allow_error="precursor matrix")
     assert len(errors) == 1 and "export report.pg_matrix.tsv" in errors[0]
     assert dock.data is None and not dock.cancel.isEnabled()
+    # ... unless the user asks to aggregate its precursors (as --aggregate top3 does)
+    click.click("aggregate precursors", wait_until=lambda: dock.data is not None
+                and _idle(dock))
+    assert dock.data.n_vars == 30 and "top3 of precursor quantities" in \
+        dock.source.summary.text()
+    aggregated = dock.data
+    click.click("aggregate precursors", wait_until=lambda: len(errors) == 2 and _idle(dock),
+                allow_error="precursor matrix")
+    assert dock.data is aggregated
 
     # Cancel while reading: nothing changes, the bar resets
     from napari_dvp._qt.proteomics import widget as widget_mod
@@ -120,7 +129,7 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
     click.click("Cancel")
     gate.set()
     qtbot.waitUntil(lambda: _idle(dock), timeout=10_000)
-    assert dock.data is None and "Cancelled" in dock.status.text()
+    assert dock.data is aggregated and "Cancelled" in dock.status.text()
     monkeypatch.setattr(widget_mod, "read_proteomics", real)
 
     # the DIA-NN matrix: format, log state and filters shown; every run listed, no manifest yet
@@ -149,7 +158,7 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
     combo.lineEdit().selectAll()
     qtbot.keyClicks(combo.lineEdit(), "S99")
     qtbot.keyClick(combo.lineEdit(), Qt.Key.Key_Return)
-    assert len(errors) == 2 and "S99" in errors[-1]
+    assert len(errors) == 3 and "S99" in errors[-1]
     assert dock.match.combo(row).currentText() == ""
     combo = dock.match.combo(row)
     qtbot.keyClicks(combo.lineEdit(), "S07")

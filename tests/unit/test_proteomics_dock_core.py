@@ -64,6 +64,8 @@ def test_dock_defaults_are_the_cli_and_core_defaults():
     assert read.log2 == args.log2 and read.q_value == args.q_value
     assert read.keep_contaminants == args.keep_contaminants
     assert read.keep_decoys == args.keep_decoys
+    assert read.read_kwargs()["aggregate"] == args.aggregate is None
+    assert ReadOptions(aggregate=True).read_kwargs()["aggregate"] == "top3"
     assert StatsOptions().test == "limma" and ProcessOptions().min_members == 5
     with pytest.raises(DvpInputError, match="N"):
         ProcessOptions(min_valid_pct=120)

@@ -26,6 +26,10 @@ class ReadOptions:
     keep_decoys: bool = param(False, label="keep decoys",
                               help="Keep decoy groups (REV__, rev_, DECOY_) instead of "
                                    "removing them")
+    aggregate: bool = param(False, label="aggregate precursors (top 3)",
+                            help="A precursor report without a protein-group quantity: "
+                                 "each group's value in a run is the mean of its 3 most "
+                                 "intense precursors (--aggregate top3); off: refused")
     q_value: float = param(0.01, label="q-value limit", min=0.0, max=1.0, step=0.005,
                            decimals=3,
                            help="Precursor / protein-group q-value limit of long reports "
@@ -37,6 +41,7 @@ class ReadOptions:
     def read_kwargs(self) -> dict:
         """Keyword arguments of :func:`~.readers.read_proteomics`."""
         return {"log2": self.log2, "q_value": self.q_value,
+                "aggregate": "top3" if self.aggregate else None,
                 "remove_contaminants": not self.keep_contaminants,
                 "remove_decoys": not self.keep_decoys}
 
