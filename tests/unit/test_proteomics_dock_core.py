@@ -95,6 +95,9 @@ def test_run_stats_is_the_core_test_and_saves_together(proc, tmp_path):
     assert res.pca is not None and res.top_z.shape == (12, 40) and res.color_by == "class"
     _, by_patient = _run(run_stats(proc, "class", "cd8", "ker", color_by="patient"))
     assert by_patient.color_by == "patient" and by_patient.b == "ker"
+    _, paired = _run(run_stats(proc, "class", "cd8", "ker", test="paired", pair_by="patient"))
+    pd.testing.assert_frame_equal(paired.table, differential.compare(
+        proc, "class", "cd8", "ker", test="paired", pair_by="patient"))
     assert res.meta["statistics"]["proteins_tested"] == int(np.isfinite(ref["p"]).sum())
     out = tmp_path / "r.csv"
     written = save_stats(out, res, inputs=[])
