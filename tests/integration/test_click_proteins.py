@@ -197,7 +197,9 @@ def test_every_button_of_the_proteins_dock(proteins, qtbot, clicker, dialogs, er
     z = dock.study.processed.to_df(layer="z")
     sparse = z.columns[z.isna().any() & z.notna().sum().gt(5)][0]
     dock.protein.setText(sparse)
-    click.click("Paint protein")
+    qtbot.keyClick(dock.protein, Qt.Key.Key_Return)  # Enter paints too
+    qtbot.waitUntil(lambda: any(lay.name.endswith("(z)") and lay.name != f"{name} (z)"
+                                for lay in viewer.layers))
     assert "samples blank" in dock.painting.note.text()
     assert "protein not measured" in dock.painting.note.text()
 
