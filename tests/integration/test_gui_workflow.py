@@ -213,7 +213,7 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     # 7. Proteins on tissue: a DIA-NN matrix for that manifest, paint a pathway score ---------
     pg = write_pg_matrix(synthetic_pg_matrix(manifest, seed=1), tmp_path / "report.pg_matrix.tsv")
     prot = dock("Proteins on tissue")
-    assert prot.cells.currentText() == "cells"
+    assert "<b>cells</b>" in prot.painting.cells.text()
     prot.load_manifest(out / "manifest.csv")
     prot.load_table(pg)
     qtbot.waitUntil(lambda: prot.study is not None, timeout=30_000)

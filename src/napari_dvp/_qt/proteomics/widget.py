@@ -1,254 +1,249 @@
-""""Proteins on tissue" dock: protein results + LMD manifest -> values painted on the cells."""
+""""Proteins" dock: MS results + LMD manifest -> match table -> paint on tissue, statistics.
+
+The dock coordinates small parts (source, match table, processing form, painting,
+statistics, plots); every computation is a core function run through the one JobRunner.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
-from napari.qt.threading import thread_worker
 from qtpy.QtWidgets import (
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QVBoxLayout,
 )
 
+from ...commands._proteomics_args import reading_lines
 from ...core.errors import DvpInputError
-from ...core.overlay.proteins import SampleOverlay
-from ...core.proteomics.genesets import interferon_genes, read_gmt
+from ...core.proteomics.analysis import groupings, pending_rows
+from ...core.proteomics.genesets import bundled_gene_sets, read_gmt
 from ...core.proteomics.matching import read_manifest
-from ...core.proteomics.study import OTHERS, ProteinStudy, load_study
-from .._common import labels_layers, notify_errors, show_info
+from ...core.proteomics.options import ProcessOptions
+from ...core.proteomics.readers import read_proteomics
+from ...core.proteomics.study import ProteinStudy
+from .._common import notify_errors
+from .._forms import ParamsForm
+from .._jobs import JobRunner
 from .._session import session_of
 from .._workspace import DvpDock
-from .controls import CompareBar, MatchTable, PaintBox, ProcessingBox, button
-from .layers import CMAP, painted_values, show_overlay
-from .plots import ColorBar, PlotTabs
+from .match import MatchBox
+from .paint import PaintBox
+from .plots import PlotTabs
+from .session import MATCHES, SCORES, latest, store  # noqa: F401  (keys, for scripts)
+from .source import SourceBox
+from .stats import StatsBox
 
-SCORES, MATCHES = "pathway scores", "protein run matches"
+
+def _section(title: str, *widgets) -> QGroupBox:
+    box = QGroupBox(title)
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(4, 4, 4, 4)
+    for w in widgets:
+        lay.addWidget(w)
+    return box
 
 
 class ProteomicsWidget(DvpDock):
-    """Match MS runs to LMD samples, score them and paint the values on the tissue."""
+    """Match MS runs to LMD samples, paint proteins and pathway scores, compare groups."""
 
     STEP = "Proteins"
-    GUIDE = ("<b>8 Proteins</b> — needs the MS results and the LMD manifest; paints proteins "
-             "and pathway scores on the cells. Next: <i>Project</i>.")
+    GUIDE = ("<b>8 Proteins</b> — needs the search engine's protein table and the LMD "
+             "manifest; paints proteins and pathway scores on the cells and compares groups. "
+             "Next: <i>Project</i>.")
 
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
-        self.manifest: pd.DataFrame | None = None
-        self.study: ProteinStudy | None = None
-        self.manifest_name = "manifest"
-        self._table_path = None
-        self._overlays: dict = {}
-        self._worker = None
-        lay = self.body
-        row = QHBoxLayout()
-        row.addWidget(button("Open protein results…", "DIA-NN, AlphaDIA, Spectronaut, "
-                             "MaxQuant, FragPipe or a table of proteins × runs",
-                             lambda: self._ask(self.load_table, "Protein results")))
-        row.addWidget(button("Open LMD manifest…", "manifest.csv written by the LMD export",
-                             lambda: self._ask(self.load_manifest, "LMD manifest")))
-        lay.addLayout(row)
-        self.info = QLabel("Open the mass-spec protein results and the LMD manifest.")
-        self.info.setWordWrap(True)
-        lay.addWidget(self.info)
+        self.data = self.manifest = self.study = self.matching = None
+        self.manifest_name, self.manifest_path = "manifest", None
+        self.gene_sets = bundled_gene_sets()
+        self._pending = False
+        self.source = SourceBox()
+        self.source.read.connect(self._read)
+        self.progress, self.cancel, self.status = QProgressBar(), QPushButton("Cancel"), QLabel()
+        self.status.setWordWrap(True)
         prog = QHBoxLayout()
-        self.progress, self.cancel = QProgressBar(), QPushButton("Cancel")
-        self.cancel.clicked.connect(lambda: self._worker and self._worker.quit())
-        prog.addWidget(self.progress)
+        prog.addWidget(self.progress, 1)
         prog.addWidget(self.cancel)
-        lay.addLayout(prog)
-        self.matches = MatchTable()
-        self.matches.edited.connect(self._on_match_edited)
-        lay.addWidget(self.matches)
-        self.processing = ProcessingBox()
-        self.processing.changed.connect(self._recompute)
-        lay.addWidget(self.processing)
-        self.painting = PaintBox(self.paint_set, self.paint_protein,
-                                 lambda: self._ask(self.add_gene_sets, "Gene sets", "*.gmt"))
-        self.cells, self.sets, self.protein = (self.painting.cells, self.painting.sets,
-                                               self.painting.protein)
-        lay.addWidget(self.painting)
-        self.colorbar = ColorBar()
-        lay.addWidget(self.colorbar)
-        self.hover = QLabel("")
-        self.hover.setWordWrap(True)
-        lay.addWidget(self.hover)
-        self.comparing = CompareBar(self.compare)
-        self.group_a, self.group_b = self.comparing.group_a, self.comparing.group_b
-        lay.addWidget(self.comparing)
+        self.match = MatchBox(self.ask_manifest)
+        self.match.assigned.connect(self._assign)
+        self.processing = ParamsForm(ProcessOptions)
+        self.processing.changed.connect(self._process)
         self.plots = PlotTabs()
-        self.plots.protein_clicked.connect(self.paint_protein)
-        lay.addWidget(self.plots)
-        self.viewer.layers.events.inserted.connect(self._refresh_cells)
-        self.viewer.layers.events.removed.connect(self._refresh_cells)
-        self.viewer.mouse_move_callbacks.append(self._on_move)
+        self.painting = PaintBox(self.viewer, self._need, self.plots, self.ask_gene_sets)
+        self.plots.protein_clicked.connect(self.painting.paint_protein)
+        self.stats = StatsBox(self._start, self._need, self.plots, self._inputs)
+        self.body.addWidget(_section("1 · MS results", self.source))
+        self.body.addLayout(prog)
+        self.body.addWidget(self.status)
+        self.body.addWidget(_section("2 · Runs → LMD samples", self.match))
+        self.body.addWidget(_section("3 · Processing", self.processing.native))
+        self.body.addWidget(_section("4 · Paint on tissue", self.painting))
+        self.body.addWidget(_section("5 · Statistics", self.stats, self.plots))
+        self.runner = JobRunner(self.progress, self.cancel, self.status, busy=[
+            self.source, self.match, self.processing.native, self.painting, self.stats])
+        # names kept for scripts and the demo
+        self.sets, self.protein = self.painting.sets, self.painting.protein
+        self.group_a, self.group_b = self.stats.group_a, self.stats.group_b
         session_of(self.viewer).changed.connect(self._from_session)
-        self._refresh_cells()
+        self._from_session("proteomics", None)
 
-    # ------------------------------------------------------------------ loading
-    def _ask(self, load, title: str, pattern: str = "*") -> None:
-        path, _ = QFileDialog.getOpenFileName(self, title, "", pattern)
+    # ------------------------------------------------------------------ reading, matching
+    def load_table(self, path) -> None:
+        """Read the MS results at ``path`` (as "Open MS results…" does)."""
+        self.source.path = str(path)
+        self._read(str(path), self.source.options())
+
+    def _start(self, func, *args, done, what: str, **kwargs) -> None:
+        """Start a job; work asked for meanwhile (a re-processing) runs after it."""
+        def finished(result) -> None:
+            self.status.setText(f"{what.rstrip('…')}: done.")
+            done(result)
+
+        worker = self.runner.start(func, *args, done=finished, what=what, **kwargs)
+        worker.finished.connect(self._after_job)  # after the runner's reset
+
+    def _after_job(self, *_) -> None:
+        if self._pending:
+            self._pending = False
+            self._process()
+
+    def _read(self, path: str, options) -> None:
+        self._start(read_proteomics, path, **options.read_kwargs(), done=self._on_read,
+                          what=f"Reading {Path(path).name}…")
+
+    def _on_read(self, adata) -> None:
+        self.data = adata
+        self.source.show_lines(reading_lines(adata))
+        self._match(keep=True)
+
+    def ask_manifest(self) -> None:
+        """Choose a manifest.csv (default: the LMD export of this slide, when there is one)."""
+        path, _ = QFileDialog.getOpenFileName(self, "LMD manifest", "", "CSV (*.csv)")
         if path:
-            load(path)
+            self.load_manifest(path)
 
     @notify_errors
     def load_manifest(self, path) -> None:
-        """Read the LMD manifest and (re)match the runs."""
-        self.manifest = read_manifest(path)
-        self.manifest_name = Path(path).parent.name or Path(path).stem
-        self._overlays.clear()
-        self.info.setText(f"Manifest: {len(self.manifest)} samples.")
-        if self._table_path:
-            self.load_table(self._table_path)
+        """Use the manifest at ``path`` and match the runs again."""
+        manifest = read_manifest(path)
+        self.manifest_path = Path(path)
+        self._use_manifest(Path(path).parent.name or Path(path).stem, manifest)
+
+    def _use_manifest(self, name: str, manifest: pd.DataFrame, table=None) -> None:
+        self.manifest_name, self.manifest = name, manifest
+        self.painting.forget()
+        self.match.manifest_label.setText(f"Manifest: <b>{name}</b> ({len(manifest)} samples)")
+        self._match(keep=False, table=table)
+
+    def _match(self, keep: bool, table: pd.DataFrame | None = None) -> None:
+        """Match runs to samples (keeping hand-made choices when the runs are the same, or
+        using a saved match ``table``)."""
+        if self.data is None:
+            return
+        if self.manifest is None:
+            rows, runs = pending_rows(self.data.obs_names)
+            self.match.show_rows(rows, runs, runs, [])
+            self.status.setText("Now open the LMD manifest (or export the LMD plan).")
+            return
+        old = self.matching.table if keep and self.matching is not None else table
+        if old is not None and set(old["run"]) != set(self.data.obs_names):
+            old = None
+        self.study = None  # until the new data or manifest is processed
+        self.matching = ProteinStudy(self.data, self.manifest, gene_sets=self.gene_sets,
+                                     table=old)
+        self._show_matches()
+        self._process()
+
+    def _show_matches(self) -> None:
+        rows, tips = self.matching.match_rows()
+        self.match.show_rows(rows, self.matching.table["run"].tolist(), tips,
+                             self.matching.manifest["sample_id"].tolist())
 
     @notify_errors
-    def load_table(self, path) -> None:
-        """Read the protein table in a worker, then match, process and score."""
-        self._table_path = path
-        if self.manifest is None:
-            self.info.setText("Protein results chosen; now open the LMD manifest.")
+    def _assign(self, run: str, sample_id: str) -> None:
+        try:
+            self.matching.assign(run, sample_id)
+        finally:
+            self._show_matches()
+        self._process()
+
+    # ------------------------------------------------------------------ processing
+    def _process(self, *_) -> None:
+        """Apply matches, process and score in the job runner (a fresh study)."""
+        if self.matching is None:
             return
-        self._worker = thread_worker(load_study, connect={
-            "yielded": self._on_progress, "returned": self._on_study,
-            "errored": notify_errors(self._raise)})(path, self.manifest, self.processing.params())
-
-    def _raise(self, exc: Exception) -> None:
-        raise exc
-
-    def _on_progress(self, msg) -> None:
-        done, total, text = msg
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.info.setText(text)
+        if self.runner.running:
+            self._pending = True
+            return
+        if not self.matching.table["status"].eq("matched").any():
+            self.status.setText("No MS run matched a sample: choose the samples in the table.")
+            return
+        opts = self.processing.params()
+        study = dataclasses.replace(self.matching, params=opts.processing_params(),
+                                    min_members=opts.min_members, gene_sets=self.gene_sets,
+                                    processed=None, scores=None, report=None)
+        self._start(study.update, done=self._on_study,
+                          what="Matching, processing and scoring…")
 
     def _on_study(self, study: ProteinStudy) -> None:
-        self.study = study
-        self.progress.setValue(self.progress.maximum())
+        self.study = self.matching = study
         self._show_study()
+        store(self.viewer, study, self.manifest_name, self)
 
-    @notify_errors
-    def add_gene_sets(self, path) -> None:
-        """Add the sets of a GMT file to the list of pathway scores."""
-        if self.study is None:
-            raise DvpInputError("load the protein results and the manifest first")
-        self.study.gene_sets = {**self.study.gene_sets, **read_gmt(path)}
-        self._recompute()
-
-    @notify_errors
-    def _recompute(self, *_) -> None:
-        if self.study is not None:
-            self.study.params = self.processing.params()
-            self._show_study(self.study.update())
-
-    def _show_study(self, *_) -> None:
-        s = self.study
-        self.info.setText(s.summary())
-        self.matches.show_rows(*s.match_rows())
+    def _show_study(self) -> None:
+        """Show the current study (matches, summary, paint and statistics choices)."""
+        s = self.matching = self.study
+        self._show_matches()
+        self.status.setText(s.summary())
         self.painting.set_choices(s.set_choices(), s.gene_names())
-        self.comparing.set_groups(list(s.groups()), OTHERS)
-        self._store()
+        self.stats.set_groupings(groupings(s.processed.obs))
 
-    def _store(self) -> None:
-        """Put the protein table, manifest, scores and run matches in the viewer's session
-        (the project saves and autosaves them)."""
-        session, s = session_of(self.viewer), self.study
-        if session.get("proteomics") is not s.data:
-            session.set("proteomics", s.data, source=self)
-        if session.get("manifests").get(self.manifest_name) is not s.manifest:
-            session.put("manifests", self.manifest_name, s.manifest, source=self)
-        session.set("scores", {**session.get("scores"), SCORES: s.scores.scores.copy(),
-                               MATCHES: s.table.copy()}, source=self)
+    def ask_gene_sets(self) -> None:
+        """Add the sets of a GMT file to the pathway scores."""
+        path, _ = QFileDialog.getOpenFileName(self, "Gene sets", "", "GMT (*.gmt)")
+        if path:
+            self._add_sets(path)
 
+    @notify_errors
+    def _add_sets(self, path) -> None:
+        self.gene_sets = {**self.gene_sets, **read_gmt(path)}
+        self._process()
+
+    # ------------------------------------------------------------------ session
     @notify_errors
     def _from_session(self, slot: str, source) -> None:
-        """Rebuild the study from a session filled by someone else (an opened project)."""
-        session = session_of(self.viewer)
-        data, manifests = session.get("proteomics"), session.get("manifests")
-        if source is self or slot != "proteomics" or data is None or not manifests:
+        """Follow an LMD export (its manifest) or an opened project (everything)."""
+        found = latest(self.viewer)
+        if source is self or found is None or slot not in ("manifests", "proteomics"):
             return
-        self.manifest_name, self.manifest = list(manifests.items())[-1]
-        self._overlays.clear()
-        self.study = ProteinStudy(data, self.manifest, self.processing.params(),
-                                  table=session.get("scores").get(MATCHES)).update()
-        self._show_study()
+        name, manifest, data, table = found
+        if slot == "proteomics" and data is not None:
+            self.data = data
+            self._use_manifest(name, manifest, table)
+        elif manifest is not self.manifest:
+            self._use_manifest(name, manifest)
 
-    @notify_errors
-    def _on_match_edited(self, row: int, sample_id: str) -> None:
-        if self.study is not None:
-            self.study.assign(self.study.table["run"].iloc[row], sample_id)
-            self._recompute()
+    def _need(self) -> ProteinStudy:
+        if self.study is None or self.study.processed is None:
+            raise DvpInputError("open the MS results and the LMD manifest first, and match "
+                                "at least one run")
+        return self.study
 
-    # ------------------------------------------------------------------ painting
-    def _refresh_cells(self, *_) -> None:
-        self.painting.set_layers([lay.name for lay in labels_layers(self.viewer)])
+    def _inputs(self) -> list:
+        return [p for p in (self.source.path, self.manifest_path) if p]
 
-    def _labels(self):
-        name = self.cells.currentText()
-        if not name or name not in self.viewer.layers:
-            raise DvpInputError("no cells (labels) layer; open or segment the image first")
-        return self.viewer.layers[name]
+    # names kept for scripts and the demo
+    def paint_set(self) -> None:
+        """Paint the chosen pathway score (as "Paint score" does)."""
+        self.painting.paint_set()
 
-    def _overlay(self, lab) -> list[SampleOverlay]:
-        key = (id(lab), id(self.manifest))
-        if key not in self._overlays:
-            levels = lab.data if lab.multiscale else [lab.data]
-            self._overlays[key] = [SampleOverlay(lv, self.manifest) for lv in levels]
-        return self._overlays[key]
-
-    @notify_errors
-    def paint_set(self, *_) -> None:
-        """Paint the chosen pathway score and show its plots."""
-        name = self.sets.currentData()
-        if self.study is None or name is None:
-            raise DvpInputError("load the protein results and the manifest first")
-        values = self.study.set_values(name)
-        label = f"{self.study.gene_sets[name].label} (z)"
-        self.paint(values, label)
-        self.plots.show_heatmap(self.study.set_z(name), self.study.processed.obs, label)
-
-    @notify_errors
-    def paint_protein(self, query: str) -> None:
-        """Paint one protein's z-score (by gene name or protein id)."""
-        if self.study is None:
-            raise DvpInputError("load the protein results and the manifest first")
-        values = self.study.protein(query)
-        self.protein.setText(str(values.name))
-        self.paint(values, f"{values.name} (z)")
-
-    def paint(self, values: pd.Series, label: str) -> None:
-        """Add (or repaint) the overlay layer ``label`` and update legend and bar plot."""
-        lab = self._labels()
-        _, lim = show_overlay(self.viewer, lab, self._overlay(lab), values, label)
-        self.colorbar.show_scale(label, *lim, CMAP, centred=True)
-        self.plots.show_bars(values, self.study.processed.obs, label)
-        n = int(values.notna().sum())
-        show_info(f"painted {label} on the cells of {n} samples")
-
-    def describe(self, position) -> str:
-        """Sample, class, region and every overlay's value under a world position."""
-        try:
-            lab = self._labels()
-        except DvpInputError:
-            return ""
-        cid = lab.get_value(position, world=True)
-        cid = cid[1] if isinstance(cid, tuple) else cid
-        if not cid or self.manifest is None:
-            return ""
-        return self._overlay(lab)[0].hover_text(int(cid), painted_values(self.viewer))
-
-    def _on_move(self, viewer, event) -> None:
-        self.hover.setText(self.describe(event.position))
-
-    @notify_errors
-    def compare(self, *_) -> None:
-        """Volcano of group A vs group B; click a dot to paint that protein."""
-        if self.study is None:
-            raise DvpInputError("load the protein results and the manifest first")
-        a, b = self.group_a.currentText(), self.group_b.currentText()
-        self.last_comparison = self.study.compare(a, b)
-        self.plots.show_volcano(self.last_comparison, f"{a} vs {b}", interferon_genes())
-        self.plots.setCurrentWidget(self.plots.volc)
+    def compare(self) -> None:
+        """Run the statistics as chosen (as "Run statistics" does)."""
+        self.stats.run()
