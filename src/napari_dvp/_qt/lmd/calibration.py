@@ -30,7 +30,7 @@ from ...core.errors import DvpInputError, one_line
 from ...core.layer_coords import data_to_data
 from ...core.lmd.calibration import check_marks
 from .._common import notify_errors
-from .._slide import level0, set_role
+from .._slide import ROLE, level0
 from .cells import CellsBox
 
 CAL_LAYER = "calibration"
@@ -93,8 +93,8 @@ class CalibrationBox(QWidget):
             border_color="white", border_width=0.08, features=pd.DataFrame({"mark": []}),
             text={"string": "{mark}", "size": 18, "color": "red", "anchor": "upper_left",
                   "translation": [-size / 2, size / 2]},
-            scale=ref.scale[-2:], translate=ref.translate[-2:], units=ref.units[-2:])
-        set_role(layer, "calibration")
+            scale=ref.scale[-2:], translate=ref.translate[-2:], units=ref.units[-2:],
+            metadata={ROLE: "calibration"})
         self._watch(layer)
         return layer
 

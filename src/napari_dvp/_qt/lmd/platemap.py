@@ -23,7 +23,6 @@ class PlateMapView(QTableWidget):
         super().__init__(0, 0)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setToolTip("Plate map of the last export (also written as plate_map.csv)")
-        self.setMaximumHeight(170)
         self.hide()
 
     def set_map(self, pmap: pd.DataFrame, colours: dict[str, tuple] | None = None) -> None:
@@ -47,6 +46,8 @@ class PlateMapView(QTableWidget):
                 i, j = well_of[well]
                 self.item(i, j).setBackground(QBrush(QColor.fromRgbF(*rgba[:3], 0.55)))
         self.resizeColumnsToContents()
+        rows = sum(self.rowHeight(i) for i in range(self.rowCount()))
+        self.setFixedHeight(min(rows + self.horizontalHeader().height() + 6, 170))
         self.show()
 
     def samples(self) -> dict[str, str]:

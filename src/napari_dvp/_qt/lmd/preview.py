@@ -15,7 +15,7 @@ import shapely
 from ...core.lmd.qc import well_colours, well_lut
 from ...core.lmd.shapes import cell_outlines
 from ...core.overlay.lut import apply_lut
-from .._slide import level0, set_role
+from .._slide import ROLE, level0
 
 PREVIEW_LAYER = "LMD preview (by well)"
 REGION_PREVIEW = "LMD region samples (by well)"
@@ -43,7 +43,9 @@ def _drop(viewer, name: str) -> None:
 
 
 def _geometry(ref) -> dict:
-    return {"scale": ref.scale[-2:], "translate": ref.translate[-2:], "units": ref.units[-2:]}
+    """Where the cells layer is, and the role: set at creation, so no dock takes it for a slide."""
+    return {"scale": ref.scale[-2:], "translate": ref.translate[-2:], "units": ref.units[-2:],
+            "metadata": {ROLE: "preview"}}
 
 
 def show_preview(viewer, ref, plan: pd.DataFrame, wells: dict[str, str]) -> dict:
@@ -61,9 +63,7 @@ def show_preview(viewer, ref, plan: pd.DataFrame, wells: dict[str, str]) -> dict
     if PREVIEW_LAYER in viewer.layers:
         viewer.layers[PREVIEW_LAYER].data = data
     else:
-        layer = viewer.add_image(data, name=PREVIEW_LAYER, rgb=True, opacity=0.8,
-                                 **_geometry(ref))
-        set_role(layer, "preview")
+        viewer.add_image(data, name=PREVIEW_LAYER, rgb=True, opacity=0.8, **_geometry(ref))
     _drop(viewer, REGION_PREVIEW)
     reg = plan[plan["kind"] == "region"] if "kind" in plan else plan.iloc[:0]
     if len(reg):
@@ -74,10 +74,9 @@ def show_preview(viewer, ref, plan: pd.DataFrame, wells: dict[str, str]) -> dict
             edge += [colours[wells[sid]]] * len(rings)
         face = np.asarray(edge, dtype=float)
         face[:, 3] = 0.35
-        layer = viewer.add_shapes(shapes, shape_type="polygon", name=REGION_PREVIEW,
-                                  edge_color=np.asarray(edge), face_color=face, edge_width=2,
-                                  **_geometry(ref))
-        set_role(layer, "preview")
+        viewer.add_shapes(shapes, shape_type="polygon", name=REGION_PREVIEW,
+                          edge_color=np.asarray(edge), face_color=face, edge_width=2,
+                          **_geometry(ref))
     return colours
 
 
@@ -89,7 +88,6 @@ def show_sample_outlines(viewer, ref, plan: pd.DataFrame, row: int) -> None:
         ids = np.asarray(plan.at[row, "cell_ids"], dtype=np.int64)
         polys, _ = cell_outlines(np.asarray(level0(ref)), ids, 0.0)
     _drop(viewer, OUTLINES_LAYER)
-    layer = viewer.add_shapes(outlines_rc(polys), shape_type="polygon", name=OUTLINES_LAYER,
-                              edge_color="yellow", face_color="transparent", edge_width=1.5,
-                              **_geometry(ref))
-    set_role(layer, "preview")
+    viewer.add_shapes(outlines_rc(polys), shape_type="polygon", name=OUTLINES_LAYER,
+                      edge_color="yellow", face_color="transparent", edge_width=1.5,
+                      **_geometry(ref))
