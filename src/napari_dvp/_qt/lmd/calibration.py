@@ -78,6 +78,13 @@ class CalibrationBox(QWidget):
         self.set_format("leica")
         self.pick_btn.clicked.connect(self.pick)
         self.qupath_btn.clicked.connect(self.from_qupath)
+        viewer.layers.events.inserted.connect(self._layer_added)
+
+    def _layer_added(self, event) -> None:
+        """Marks opened with File › Open (a QuPath GeoJSON's calibration points) count too."""
+        if getattr(event.value, "name", None) == CAL_LAYER:
+            self._watch(event.value)
+            self._marks_changed()
 
     # ------------------------------------------------------------------ the layer
     def _layer(self, create: bool):
@@ -131,6 +138,7 @@ class CalibrationBox(QWidget):
         """Select the marks layer in "add" mode; the status line guides the clicks."""
         layer = self._layer(create=True)
         self._watch(layer)
+        self.source = None  # the marks are now the ones clicked
         self.viewer.layers.selection.active = layer
         layer.mode = "add"
         self._marks_changed()

@@ -21,7 +21,7 @@ from ...core.errors import DvpInputError
 from ...core.lmd import Calibration
 from ...core.lmd.collectors import plan_wells
 from ...core.lmd.options import WellParams
-from .._common import notify_errors
+from .._common import cell_table_of, notify_errors
 from .._forms import ParamsForm
 from .._session import session_of
 from .._slide import level0, slide_layers
@@ -122,8 +122,6 @@ class LmdWidget(DvpDock):
             return
         if len(marks) != 3 or not len(plan):
             return
-        from .._common import cell_table_of
-
         table = cell_table_of(self.cells.layer()).set_index("cell_id")
         ids = [int(c) for cid in plan["cell_ids"] for c in cid]
         pts = table.reindex(ids)[["centroid_col", "centroid_row"]].dropna().to_numpy()
