@@ -98,9 +98,9 @@ def _click_world(viewer, qtbot, rc_px):
                      pos=QPoint(round(float(x)), round(float(y))))
 
 
-def _qupath_points(path, marks_rc):
+def _qupath_points(path, marks_rc, prefix="calib"):
     feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [c, r]},
-              "properties": {"objectType": "annotation", "name": f"calib{k}"}}
+              "properties": {"objectType": "annotation", "name": f"{prefix}{k}"}}
              for k, (r, c) in enumerate(marks_rc, start=1)]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     return path
@@ -297,8 +297,10 @@ def test_palm_needs_the_stage_positions(lmd, qtbot, clicker, dialogs, errors, tm
     dock.plan.form.target_cells.value = 10
     click.click("Make plan")
     marks = np.array([[4.0, 4.0], [4.0, 251.0], [251.0, 128.0]])
-    dialogs.open(_qupath_points(tmp_path / "marks.geojson", marks))
+    dialogs.open(_qupath_points(tmp_path / "marks.geojson", marks, prefix="mark "))
+    dock.calibration.qupath_class.setText("mark 1, mark 2, mark 3")  # names of marks 1-3
     click.click("From QuPath GeoJSON…")
+    np.testing.assert_allclose(dock.calibration.marks(), marks - 0.5)
     dock.export.form.fmt.value = "palm"
     assert dock.calibration.stage.isVisibleTo(dock)
     # no stage positions: one clear line, no folder asked, nothing written

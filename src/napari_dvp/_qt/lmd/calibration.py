@@ -60,7 +60,10 @@ class CalibrationBox(QWidget):
         row.addWidget(self.pick_btn)
         row.addWidget(self.qupath_btn)
         self.qupath_class = QLineEdit()
-        self.qupath_class.setPlaceholderText("QuPath: points named calib1-3, or of class …")
+        self.qupath_class.setPlaceholderText("QuPath: points calib1-3; a class; or names a,b,c")
+        self.qupath_class.setToolTip("Empty: the points named calib1, calib2, calib3. A class "
+                                     "name: the three points of that class (in name order). "
+                                     "Three names separated by commas: marks 1, 2, 3.")
         self.status = QLabel("No calibration marks yet.")
         self.status.setWordWrap(True)
         self.stage = QTableWidget(3, 2)
@@ -153,8 +156,11 @@ class CalibrationBox(QWidget):
                                               "points", "", "GeoJSON (*.geojson *.json)")
         if not path:
             return
-        cls = self.qupath_class.text().strip() or None
-        marks = calibration_points(read_geojson(path, outside="keep"), class_name=cls)
+        text = self.qupath_class.text().strip()
+        names = [n.strip() for n in text.split(",")] if "," in text else None
+        cls = text if text and names is None else None
+        marks = calibration_points(read_geojson(path, outside="keep"), names=names,
+                                   class_name=cls)
         self.source = Path(path)
         self.set_marks(marks)
 
