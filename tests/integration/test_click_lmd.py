@@ -266,7 +266,9 @@ def test_every_button_of_the_lmd_dock(lmd, qtbot, clicker, dialogs, errors, tmp_
     monkeypatch.setattr(export_module, "export_job", real)
 
     # loss: thin melanocytes pressed against another sample's fibroblasts
-    dock.table.set_plan(dock.table.plan().iloc[:0])
+    dock.table.selectAll()
+    click.click("Drop selected samples")
+    assert not len(dock.table.plan()) and PREVIEW_LAYER not in viewer.layers
     _select_groups(dock, ("fibroblast", "dermis"), ("melanocyte", "dermis"))
     dock.plan.form.target_cells.value = 6
     dock.plan.form.replicates.value = 1
