@@ -179,30 +179,33 @@ def test_pathologist_goes_through_every_widget(make_napari_viewer, qtbot, tmp_pa
     row = table.set_index("cell_id").loc[rejected]
     group = (row["class"] or "", row["region"] or "")
     lmd = dock("LMD export")
-    assert lmd.labels_box.currentText() == "cells"
-    assert lmd.pixel.value() == pytest.approx(0.5)
-    items = {lmd.groups.item(i).data(256): lmd.groups.item(i) for i in range(lmd.groups.count())}
+    assert "<b>cells</b>" in lmd.cells.label.text()  # the one cells rule, shown
+    glist = lmd.cells.groups
+    items = {tuple(glist.item(i).data(256)): glist.item(i) for i in range(glist.count())}
     assert group in items, f"groups listed: {list(items)}"
     items[group].setSelected(True)
     ok = eligible_mask(table)
     in_group = ((table["class"] == group[0]) & (table["region"] == group[1])).to_numpy()
     n_ok = int((ok & in_group).sum())
     assert n_ok >= 6
-    lmd.target_kind.setCurrentIndex(1)  # number of cells
-    lmd.target.setValue(n_ok // 2)  # two replicates take (nearly) every eligible cell
-    lmd.replicates.setValue(2)
-    lmd.make_plan()
+    lmd.plan.form.target_cells.value = n_ok // 2  # two replicates take (nearly) every cell
+    lmd.plan.form.replicates.value = 2
+    click(lmd.plan.plan_btn)
     plan = lmd.table.plan()
-    assert len(plan) == 2, lmd.status.text()
+    assert len(plan) == 2, lmd.export.status.text()
     planned = {int(c) for ids_ in plan["cell_ids"] for c in ids_}
     assert len(planned) == 2 * (n_ok // 2)
     assert planned <= set(table.loc[ok & in_group, "cell_id"])
     assert "LMD plan" in session_of(viewer).get("plans")
-    lmd.pick_calibration()
-    viewer.layers[CAL_LAYER].data = np.array([[10.0, 10.0], [10.0, 500.0], [500.0, 250.0]])
-    assert "OK" in lmd.cal_status.text()
+    lmd.calibration.set_marks(np.array([[10.0, 10.0], [10.0, 500.0], [500.0, 250.0]]))
+    assert viewer.layers[CAL_LAYER].features["mark"].tolist() == [1, 2, 3]
+    assert "OK" in lmd.calibration.status.text()
     out = tmp_path / "lmd"
-    lmd.export_to(out)
+    from qtpy.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: str(out)))
+    click(lmd.export.export_btn)
     qtbot.waitUntil(lambda: lmd.result is not None, timeout=60_000)
     assert len(list(out.glob("*.xml"))) == 1 and list(out.glob("*.png"))
     manifest = pd.read_csv(out / "manifest.csv")

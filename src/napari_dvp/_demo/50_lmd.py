@@ -81,8 +81,6 @@ def run(state) -> None:
 
 def _show(state, labels, cells, plan: pd.DataFrame, marks: np.ndarray) -> None:
     from .._qt._common import set_cell_table
-    from .._qt.lmd.widget import CAL_LAYER
-
     v = state.viewer
     scale = (state.pixel_size_um, state.pixel_size_um)
     name = "LMD cells"
@@ -90,14 +88,15 @@ def _show(state, labels, cells, plan: pd.DataFrame, marks: np.ndarray) -> None:
                          metadata={"pixel_size_um": state.pixel_size_um})
     set_cell_table(layer, cells)
     w = state.dock("LMD export")
-    w.labels_box.setCurrentText(name)
-    w.plate.setCurrentText("384")
-    w.skip_outer.setChecked(True)
-    w.order.setCurrentText("serpentine")
+    from .._qt._slide import current_slide
+
+    slide = current_slide(v)
+    if slide is not None:
+        slide.set_cells(name)  # the dock's cells: this layer (one rule, named on the slide)
+    w.cells.refresh()
+    w.wells.set_values({"plate": "384", "skip_outer": True, "fill_order": "serpentine"})
     w.table.set_plan(plan)
-    w.pick_calibration()
-    v.layers[CAL_LAYER].data = marks  # the marks layer lives on the cells' pixel grid
-    v.layers[CAL_LAYER].mode = "pan_zoom"
+    w.calibration.set_marks(marks)  # the marks layer lives on the cells' pixel grid
     w.table.selectRow(0)
     v.reset_view()
     from qtpy.QtWidgets import QApplication

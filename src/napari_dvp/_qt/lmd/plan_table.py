@@ -1,13 +1,18 @@
-"""Editable sample-plan table for the LMD widget: rename, drop, move to another well."""
+"""Editable sample-plan table of the LMD dock; its first column is the preview's legend.
+
+Each row reads *colour → sample → well*: the colour is the one the sample's
+cells have on the preview layer and in the export's QC picture.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 from qtpy.QtCore import Qt, Signal
+from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
 
-SHOWN = ["sample_id", "well", "class", "region", "replicate", "n_cells", "area_um2"]
-HEADERS = ["Sample", "Well", "Class", "Region", "Rep.", "Cells", "Area µm²"]
+SHOWN = ["colour", "sample_id", "well", "class", "region", "replicate", "n_cells", "area_um2"]
+HEADERS = ["", "Sample", "Well", "Class", "Region", "Rep.", "Cells", "Area µm²"]
 EDITABLE = {"sample_id", "well"}
 
 
@@ -20,9 +25,11 @@ class PlanTable(QTableWidget):
         super().__init__(0, len(SHOWN), parent)
         self.setHorizontalHeaderLabels(HEADERS)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setToolTip("Double-click a sample name or well to change it; "
-                        "leave the well empty to fill it from the plate in order.")
+        self.setToolTip("Colour on the preview · sample · well. Double-click a sample name or "
+                        "well to change it; an empty well is filled from the plate in order "
+                        "(grey).")
         self.horizontalHeader().setStretchLastSection(True)
+        self.verticalHeader().hide()
         self._plan = pd.DataFrame()
         self._filling = False
         self.itemChanged.connect(self._edited)
@@ -30,11 +37,12 @@ class PlanTable(QTableWidget):
     def set_plan(self, plan: pd.DataFrame) -> None:
         """Show ``plan`` (a copy is kept)."""
         self._plan = plan.reset_index(drop=True).copy()
+        self._plan.attrs = dict(plan.attrs)
         self._filling = True
         self.setRowCount(len(self._plan))
         for r, row in self._plan.iterrows():
             for c, col in enumerate(SHOWN):
-                val = row[col]
+                val = "" if col == "colour" else row[col]
                 text = f"{val:,.0f}" if col == "area_um2" else str(val)
                 item = QTableWidgetItem(text)
                 if col not in EDITABLE:
@@ -42,21 +50,32 @@ class PlanTable(QTableWidget):
                 self.setItem(r, c, item)
         self._filling = False
         self.resizeColumnsToContents()
+        self.setColumnWidth(0, 18)
         self.plan_changed.emit()
 
-    def show_wells(self, wells: dict[str, str]) -> None:
-        """Show the wells the plate will give to samples without a chosen well (grey)."""
-        from qtpy.QtGui import QColor
-
+    def show_wells(self, wells: dict[str, str],
+                   colours: dict[str, tuple[float, float, float, float]]) -> None:
+        """Show every sample's well (grey where the plate chose it) and its colour swatch."""
         self._filling = True
-        col = SHOWN.index("well")
+        wcol = SHOWN.index("well")
         for r, (sid, chosen) in enumerate(zip(self._plan["sample_id"], self._plan["well"],
                                               strict=True)):
-            item = self.item(r, col)
+            well = wells.get(str(sid), "")
+            item = self.item(r, wcol)
             if item is not None and not str(chosen):
-                item.setText(wells.get(sid, ""))
+                item.setText(well)
                 item.setForeground(QColor("gray"))
+            swatch = self.item(r, 0)
+            if swatch is not None and well in colours:
+                rgba = colours[well]
+                swatch.setBackground(QBrush(QColor.fromRgbF(*rgba[:3], 1.0)))
+                swatch.setToolTip(f"{sid} → {well}")
         self._filling = False
+
+    def legend(self) -> list[tuple[str, str, str]]:
+        """``(sample, well, colour name)`` per row, as shown (for tests and screenshots)."""
+        return [(self.item(r, 1).text(), self.item(r, 2).text(),
+                 self.item(r, 0).background().color().name()) for r in range(self.rowCount())]
 
     def plan(self) -> pd.DataFrame:
         """The plan with the user's edits."""
@@ -76,12 +95,12 @@ class PlanTable(QTableWidget):
         if self._filling:
             return
         col = SHOWN[item.column()]
+        if col not in EDITABLE:
+            return
         text = item.text().strip()
         self._plan.at[item.row(), col] = text.upper() if col == "well" else text
         if col == "well":
-            from qtpy.QtGui import QColor
-
             self._filling = True
-            item.setForeground(QColor("white"))
+            item.setForeground(self.palette().text())
             self._filling = False
         self.plan_changed.emit()

@@ -1,228 +1,182 @@
-"""Dock widget "LMD export": plan the samples, pick calibration marks, export for the microscope."""
+"""Dock "LMD": choose cells or regions, plan samples and wells, calibrate, export for the laser.
+
+The dock coordinates small sub-widgets, each handed the viewer and what it needs:
+
+* :class:`~.cells.CellsBox` — the cells layer (one rule) and its class x region groups;
+* :class:`~.plan_box.PlanBox` — pooling options, Make plan, the editable plan table
+  (its colour column is the preview's legend: colour → sample → well);
+* :class:`~.regions.RegionsBox` — drawn regions as samples of their own;
+* a wells form (:class:`~napari_dvp.core.lmd.options.WellParams`);
+* :class:`~.calibration.CalibrationBox` — numbered marks, QuPath points, PALM stage positions;
+* :class:`~.export.ExportBox` — format, cut options, Export…/Cancel through the job runner;
+* :class:`~.platemap.PlateMapView` — the plate map of the last export.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-)
+from qtpy.QtWidgets import QGroupBox, QLabel, QVBoxLayout
 
 from ...core.errors import DvpInputError
-from ...core.lmd import PlanOptions, plan_samples
-from ...core.lmd.collectors import make_collector, plan_wells
-from ...core.lmd.plan_common import combine_plans, group_counts
-from ...core.lmd.qc import well_lut
-from ...core.lmd.shapes import cell_outlines
-from ...core.overlay.lut import apply_lut
-from .._common import cell_table_of, labels_layers, notify_errors
+from ...core.lmd import Calibration
+from ...core.lmd.collectors import plan_wells
+from ...core.lmd.options import WellParams
+from .._common import cell_table_of, notify_errors
+from .._forms import ParamsForm
 from .._session import session_of
+from .._slide import level0, slide_layers
 from .._workspace import DvpDock
 from .calibration import CAL_LAYER as CAL_LAYER  # re-exported
-from .calibration import LmdCalibrationMixin
-from .export import LmdExportMixin
-from .inputs import GroupList, combo, spin
-from .plan_table import PlanTable
-from .regions import LmdRegionsMixin, cells_only, outlines_rc
+from .calibration import STAGE_HELP, CalibrationBox
+from .cells import CellsBox
+from .export import ExportBox
+from .plan_box import PlanBox
+from .platemap import PlateMapView
+from .preview import PREVIEW_LAYER as PREVIEW_LAYER  # re-exported
+from .preview import show_preview, show_sample_outlines
+from .regions import RegionsBox, lmd_pixel_um
 
-PREVIEW_LAYER = "LMD preview (by well)"
+MAX_QC_BACKGROUND = 64_000_000  #: pixels of slide image the QC picture may read
 
 
-class LmdWidget(LmdCalibrationMixin, LmdExportMixin, LmdRegionsMixin, DvpDock):
+def _section(title: str, *widgets) -> QGroupBox:
+    box = QGroupBox(title)
+    lay = QVBoxLayout(box)
+    lay.setContentsMargins(6, 4, 6, 6)
+    for w in widgets:
+        lay.addWidget(w)
+    return box
+
+
+class LmdWidget(DvpDock):
     """Choose cells (or regions) to collect, check the plan on the tissue, calibrate, export."""
 
     STEP = "LMD"
-    GUIDE = ("<b>7 LMD</b> — needs cells with classes or regions; plan wells, calibrate, "
-             "export the cut file. Next: <i>Proteins</i> (after MS).")
+    GUIDE = ("<b>7 LMD</b> — needs cells with classes (or drawn regions) and the true pixel "
+             "size; plan samples and wells, place marks 1-3, export the cut file. Next: "
+             "<i>Proteins</i> (after MS).")
 
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
-        self.worker = None
-        self.result = None
-        self._watched = None  # the labels layer whose cell-table changes refresh the groups
-        lay = self.body
-        form = QFormLayout()
-        self.labels_box = combo([], "The segmentation whose cells are cut")
-        self.groups = GroupList()
-        self.target_kind = combo(["total cell area (µm²)", "number of cells"],
-                                  "Pool cells until each sample reaches this amount")
-        self.target = spin(1, 1e7, 50_000, "Target per sample", 1000, 0)
-        self.replicates = QSpinBox()
-        self.replicates.setRange(1, 96)
-        self.replicates.setToolTip("Samples (wells) per class x region")
-        self.mode = combo(["spread over the tissue", "contiguous patches"],
-                           "Random cells across the tissue, or compact patches of neighbours")
-        self.skip_touching = QCheckBox("skip cells touching another selected cell")
-        for text, w in (("Cells of", self.labels_box), ("Collect", self.groups),
-                        ("Per sample", self.target_kind), ("Target", self.target),
-                        ("Replicates", self.replicates), ("Take cells", self.mode)):
-            form.addRow(text, w)
-        form.addRow(self.skip_touching)
-        lay.addLayout(form)
-        self.plan_btn = QPushButton("Make plan")
-        lay.addWidget(self.plan_btn)
-        self.pixel = spin(0.01, 100, 0.5, "Image pixel size in µm", 0.05, 3)
-        lay.addWidget(self._build_regions())
-        self.table = PlanTable()
-        self.table.setMinimumHeight(110)
-        lay.addWidget(self.table)
-        self.drop_btn = QPushButton("Drop selected samples")
-        lay.addWidget(self.drop_btn)
+        v = self.viewer
+        self.cells = CellsBox(v)
+        self.plan = PlanBox(v, self.cells)
+        self.table = self.plan.table
+        self.regions = RegionsBox(v, self.cells, self.table)
+        self.wells = ParamsForm(WellParams)
+        self.calibration = CalibrationBox(v, self.cells)
+        self.triangle = QLabel()
+        self.triangle.setWordWrap(True)
+        self.triangle.setStyleSheet("color: #e6a23c;")
+        self.triangle.hide()
+        self.export = ExportBox(self._prepare)
+        self.platemap = PlateMapView()
+        for box in (_section("1  Cells to collect", self.cells),
+                    _section("2  Samples (colour · sample · well)", self.plan),
+                    _section("Regions as samples", self.regions),
+                    _section("3  Wells", self.wells.native),
+                    _section("4  Calibration marks", self.calibration, self.triangle),
+                    _section("5  Export", self.export, self.platemap)):
+            self.body.addWidget(box)
+        self.body.addStretch(1)
 
-        form2 = QFormLayout()
-        self.cal_btn = QPushButton("Pick calibration marks")
-        self.cal_status = QLabel("No calibration marks yet")
-        self.cal_status.setWordWrap(True)
-        form2.addRow(self.cal_btn)
-        form2.addRow(self.cal_status)
-        self.plate = combo(["384", "96", "strip8"], "Collector: 384-/96-well plate, 8-tube strip")
-        self.skip_outer = QCheckBox("leave outer wells empty")
-        self.order = combo(["row", "column", "serpentine"], "Order in which wells are filled")
-        self.dilate = spin(0, 20, 1.0, "Margin cut around each cell (µm)", 0.25, 2)
-        self.simplify = spin(0, 5, 0.3, "Outline simplification tolerance (µm)", 0.1, 2)
-        self.fmt = combo(["leica", "palm"], "Leica LMD XML or Zeiss PALM elements file")
-        for text, w in (("Pixel size µm", self.pixel), ("Collector", self.plate),
-                        ("", self.skip_outer), ("Fill order", self.order),
-                        ("Margin µm", self.dilate), ("Simplify µm", self.simplify),
-                        ("Format", self.fmt)):
-            form2.addRow(text, w)
-        lay.addLayout(form2)
-        row = QHBoxLayout()
-        self.export_btn = QPushButton("Export…")
-        self.cancel_btn = QPushButton("Cancel")
-        self.cancel_btn.setEnabled(False)
-        row.addWidget(self.export_btn)
-        row.addWidget(self.cancel_btn)
-        lay.addLayout(row)
-        self.progress = QProgressBar()
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        lay.addWidget(self.progress)
-        lay.addWidget(self.status)
-
-        self.labels_box.currentTextChanged.connect(self._fill_groups)
-        self.plan_btn.clicked.connect(self.make_plan)
-        self.drop_btn.clicked.connect(self.table.drop_selected)
         self.table.plan_changed.connect(self.preview)
-        self.table.itemSelectionChanged.connect(self.preview_selected_well)
-        self.cal_btn.clicked.connect(self.pick_calibration)
-        self.plate.currentTextChanged.connect(self.preview)  # wells follow the collector
-        self.skip_outer.toggled.connect(self.preview)
-        self.order.currentTextChanged.connect(self.preview)
-        self.export_btn.clicked.connect(self._export_clicked)
-        self.cancel_btn.clicked.connect(self.cancel)
-        self.viewer.layers.events.inserted.connect(self._fill_labels)
-        self.viewer.layers.events.removed.connect(self._fill_labels)
-        self._fill_labels()
-        self._fill_regions()
+        self.table.itemSelectionChanged.connect(self._outline_selected)
+        self.wells.changed.connect(self.preview)
+        self.calibration.changed.connect(self._check_triangle)
+        self.export.form.fmt.changed.connect(self.calibration.set_format)
+        self.export.exported.connect(self._exported)
+        for box in (self.plan, self.regions):
+            box.status.connect(self.export.status.setText)
 
-    # --- inputs ---------------------------------------------------------------------------
-    def _layer(self):
-        name = self.labels_box.currentText()
-        if name not in self.viewer.layers:
-            raise DvpInputError("no labels layer chosen; open or segment cells first")
-        return self.viewer.layers[name]
+    @property
+    def result(self):
+        """The last export's :class:`~napari_dvp.core.lmd.export.ExportResult` (or ``None``)."""
+        return self.export.result
 
-    def _fill_labels(self, *_):
-        names = [lay.name for lay in labels_layers(self.viewer)]
-        current = self.labels_box.currentText()
-        if names == [self.labels_box.itemText(i) for i in range(self.labels_box.count())]:
-            return
-        self.labels_box.blockSignals(True)
-        self.labels_box.clear()
-        self.labels_box.addItems(names)
-        self.labels_box.blockSignals(False)
-        if current in names:
-            self.labels_box.setCurrentText(current)
-        self._fill_groups()
-        self._fill_regions()
-
-    def _fill_groups(self, *_):
-        keep = set(self.chosen_groups())
-        self.groups.clear()
-        if self.labels_box.currentText() not in self.viewer.layers:
-            return
-        layer = self._layer()
-        if self._watched is not layer:  # classes/regions/QC arrive later: list them then
-            if self._watched is not None:
-                self._watched.events.features.disconnect(self._fill_groups)
-            layer.events.features.connect(self._fill_groups)
-            self._watched = layer
-        px = layer.metadata.get("pixel_size_um") or (layer.scale[-1] if layer.scale[-1] != 1
-                                                     else None)
-        if px:
-            self.pixel.setValue(float(px))
-        self.groups.fill(group_counts(cell_table_of(layer)), keep)
-
-    def chosen_groups(self) -> list[tuple[str, str]]:
-        """The selected (class, region) pairs, in list order."""
-        return self.groups.chosen()
-
-    # --- plan and preview --------------------------------------------------------------------
+    # ------------------------------------------------------------------ preview
     @notify_errors
-    def make_plan(self, *_):
-        """Pool the chosen groups into samples and show the plan (region samples stay)."""
-        layer = self._layer()
-        by_cells = self.target_kind.currentIndex() == 1
-        opts = PlanOptions(target_area_um2=None if by_cells else self.target.value(),
-                           target_cells=int(self.target.value()) if by_cells else None,
-                           replicates=self.replicates.value(),
-                           mode="contiguous" if self.mode.currentIndex() else "spread",
-                           skip_touching=self.skip_touching.isChecked())
-        labels = np.asarray(layer.data) if opts.skip_touching else None
-        plan = plan_samples(cell_table_of(layer), self.chosen_groups(), opts, labels=labels)
-        old = self.table.plan()
-        if len(old) and "kind" in old:
-            plan = combine_plans(plan, old[old["kind"] == "region"])
-        self.table.set_plan(plan)
-        session_of(self.viewer).put("plans", "LMD plan", plan, source=self)
-        warn = plan.attrs.get("warnings", [])
-        self.status.setText(f"{len(plan)} samples planned." + (" " + "; ".join(warn[:3])
-                                                              if warn else ""))
+    def preview(self, *_) -> None:
+        """Colour the planned cells by well on the tissue; wells and colours in the table."""
+        plan = self.table.plan()
+        ref = self.cells.layer() if len(plan) else None
+        wells = plan_wells(plan, self.wells.params().collector()) if len(plan) else {}
+        colours = show_preview(self.viewer, ref, plan, wells)
+        if len(plan):
+            self.table.show_wells(wells, colours)
+        self._check_triangle()
 
     @notify_errors
-    def preview(self, *_):
-        """Colour planned cells by well (one image through a lookup table); regions as shapes."""
+    def _outline_selected(self) -> None:
+        rows = self.table.selected_rows()
+        if rows:
+            show_sample_outlines(self.viewer, self.cells.layer(), self.table.plan(), rows[0])
+
+    def _check_triangle(self) -> None:
+        """Warn when planned cells lie outside the triangle of the three marks."""
+        plan = self.table.plan()
+        self.triangle.hide()
+        try:
+            marks = self.calibration.marks()
+        except DvpInputError:  # no cells yet
+            return
+        if len(marks) != 3 or not len(plan):
+            return
+        table = cell_table_of(self.cells.layer()).set_index("cell_id")
+        ids = [int(c) for cid in plan["cell_ids"] for c in cid]
+        pts = table.reindex(ids)[["centroid_col", "centroid_row"]].dropna().to_numpy()
+        if not len(pts):
+            return
+        try:
+            inside = Calibration(marks, 1.0).inside_triangle(pts)
+        except Exception:  # unusable marks: the calibration status says why
+            return
+        n_out = int((~inside).sum())
+        if n_out:
+            self.triangle.setText(
+                f"⚠ {n_out} of {len(pts)} planned cells lie outside the triangle of marks 1-3: "
+                "positions there are extrapolated; marks around the tissue cut more accurately.")
+            self.triangle.show()
+
+    # ------------------------------------------------------------------ export
+    def _prepare(self) -> dict:
+        """Everything the export needs, checked (one-line errors before any dialog)."""
+        layer = self.cells.layer()
+        px = lmd_pixel_um(self.viewer)
         plan = self.table.plan()
         if not len(plan):
-            self._preview_regions(plan, {})
-            return
-        col = make_collector(self.plate.currentText(), skip_outer=self.skip_outer.isChecked(),
-                             order=self.order.currentText())
-        wells = plan_wells(plan, col)
-        self.table.show_wells(wells)
-        layer = self._layer()
-        data = apply_lut(layer.data, well_lut(cells_only(plan), wells, int(np.max(layer.data))))
-        if PREVIEW_LAYER in self.viewer.layers:
-            self.viewer.layers[PREVIEW_LAYER].data = data
-        else:
-            self.viewer.add_image(data, name=PREVIEW_LAYER, rgb=True, scale=layer.scale,
-                                  units=layer.units,
-                                  translate=layer.translate, opacity=0.8)
-        self._preview_regions(plan, wells)
+            raise DvpInputError("the sample plan is empty; select groups and click 'Make plan' "
+                                "(or add regions as samples) first")
+        marks = self.calibration.marks()
+        if len(marks) != 3:
+            raise DvpInputError(f"{len(marks)} calibration marks; place exactly 3 ('Pick marks "
+                                "on the image' or 'From QuPath GeoJSON…')")
+        labels = np.asarray(level0(layer))
+        fmt = self.export.form.params().fmt
+        stage = self.calibration.stage_um() if fmt == "palm" else None
+        if fmt == "palm" and stage is None:
+            raise DvpInputError(STAGE_HELP)
+        cal = Calibration(marks, px, stage_um=stage)
+        cal.check(labels.shape)
+        if fmt == "palm":
+            cal.check_stage()
+        images = slide_layers(self.viewer)
+        image = None
+        if images and np.prod(level0(images[0]).shape[:2]) <= MAX_QC_BACKGROUND:
+            image = np.asarray(level0(images[0]))
+        sources = [getattr(lay.source, "path", None) for lay in [layer, *images]]
+        return {"labels": labels, "plan": plan, "calibration": cal, "image": image,
+                "wells": self.wells.params(),
+                "inputs": [*sources, self.calibration.source]}
 
-    @notify_errors
-    def preview_selected_well(self, *_):
-        """Outline the cells (or region pieces) of the selected sample as shapes."""
-        rows = self.table.selected_rows()
-        if not rows:
-            return
-        plan = self.table.plan()
-        layer = self._layer()
-        if plan.at[rows[0], "kind"] == "region":
-            polys = plan.at[rows[0], "geometry"]
-        else:
-            ids = np.asarray(plan.at[rows[0], "cell_ids"], dtype=np.int64)
-            polys, _ = cell_outlines(np.asarray(layer.data), ids, 0.0)
-        data = outlines_rc(polys)
-        name = "LMD sample outlines"
-        if name in self.viewer.layers:
-            self.viewer.layers.remove(name)
-        self.viewer.add_shapes(data, shape_type="polygon", name=name, edge_color="yellow",
-                               face_color="transparent", edge_width=1.5, scale=layer.scale,
-                               units=layer.units)
+    def _exported(self, res) -> None:
+        from pathlib import Path
+
+        from ...core.lmd.qc import well_colours
+
+        session_of(self.viewer).put("manifests", Path(res.out_dir).name, res.manifest,
+                                    source=self)
+        wells = dict(zip(res.manifest["sample_id"], res.manifest["well"], strict=True))
+        self.table.show_wells(wells, well_colours(list(res.manifest["well"])))
+        if res.plate_map is not None:
+            self.platemap.set_map(res.plate_map, well_colours(list(res.manifest["well"])))
