@@ -1,8 +1,9 @@
 """A synthetic cohort: N synthetic TEN-like biopsies as a study (one project per slide).
 
 Conditions follow the TEN paper's design on a small scale: with ``n`` slides, one
-``healthy`` slide per six (at least one from three slides on), the rest split between
-``TEN`` (the larger half) and ``MDE``; every slide is its own patient, with its own seed
+``healthy`` slide per four (at least one from three slides on), the rest split between
+``TEN`` (the larger half) and ``MDE`` (6 slides: 3 TEN, 2 MDE, 1 healthy; 8 slides:
+3 TEN, 3 MDE, 2 healthy); every slide is its own patient, with its own seed
 and alternating tissue layout. Each slide's project holds the ground-truth labels, a cell
 table (``class``, ``region``, ``area_um2`` …) and the regions, as if segmented and
 classified; its record holds the pixel size and three LMD calibration marks.
@@ -31,7 +32,7 @@ def cohort_conditions(n: int) -> list[str]:
     if not 1 <= int(n) <= MAX_SLIDES:
         raise DvpInputError(f"a cohort of {n} slides is out of range; choose 1 to {MAX_SLIDES}")
     n = int(n)
-    healthy = n // 6 if n >= 6 else (1 if n >= 3 else 0)
+    healthy = max(n // 4, 1) if n >= 3 else 0
     rest = n - healthy
     ten = -(-rest // 2)
     return ["TEN"] * ten + ["MDE"] * (rest - ten) + ["healthy"] * healthy

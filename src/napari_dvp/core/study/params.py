@@ -40,7 +40,7 @@ class StudyPlanParams:
                                         "group's own target counts as µm² then)")
     replicates: int = param(2, label="Replicates", min=1, max=24,
                             help="samples per slide, class and region")
-    mode: str = param("spread", label="Cells drawn", choices=("spread", "contiguous"),
+    mode: str = param("contiguous", label="Cells drawn", choices=("spread", "contiguous"),
                       help="spread: cells at random across the tissue; contiguous: a compact "
                            "patch per sample")
     plate: str = param("384", label="Plate", choices=("384", "96"),

@@ -151,7 +151,7 @@ def plan_study(study: Study, params: StudyPlanParams | None = None):
     meta = study.table().set_index("slide")
     for col in meta.columns:
         if col not in ("patient", "condition"):
-            plan[col] = plan["slide"].map(meta[col]).where(plan["kind"] == "sample", "")
+            plan[col] = plan["slide"].map(meta[col])
     plan.attrs["warnings"] = warnings
     plan.attrs["params"] = {k: getattr(params, k) for k in params.__dataclass_fields__}
     return plan
