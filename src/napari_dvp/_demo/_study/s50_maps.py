@@ -20,10 +20,11 @@ def run(state) -> None:
     images = run_to_end(paint_slides(study, state.extra["manifest"], values))
     out = state.out / "figures"
     out.mkdir()
-    slides_figure(images, lim, f"{label} score", study).savefig(out / "interferon_on_slides.png")
+    title = label if str(label).lower().endswith("score") else f"{label} score"
+    slides_figure(images, lim, title, study).savefig(out / "interferon_on_slides.png")
     state.say(f"{label} painted on {len(images)} slides with one scale "
               f"[{lim[0]:.2f}, {lim[1]:.2f}] -> figures/interferon_on_slides.png")
-    sz, _pz, f1, f2 = pathway_heatmap(ps)
+    _sz, _pz, f1, f2 = pathway_heatmap(ps)
     f1.savefig(out / "pathway_heatmap.png")
     f2.savefig(out / "interferon_proteins_heatmap.png")
     _res, f3 = pca_figure(ps)

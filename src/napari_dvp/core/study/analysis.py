@@ -48,3 +48,45 @@ def scores_table(ps) -> pd.DataFrame:
     scored = cov.loc[cov["scored"], "set"].tolist()
     s = ps.scores.scores[scored]
     return sample_table(ps).set_index("sample_id").join(s).reset_index()
+
+
+PROCESSED_FILE = "processed.h5ad"
+
+
+def write_study_ms(ps, folder) -> list:
+    """Write ``processed.h5ad`` (samples x proteins, obs with the design), ``samples.csv``
+    and ``scores.csv`` into ``folder``."""
+    from pathlib import Path
+
+    from ..csv_safe import write_csv
+    from .slides import SAMPLES_FILE
+
+    folder = Path(folder)
+    ad_ = ps.processed.copy()
+    ad_.uns = {k: v for k, v in ad_.uns.items() if k in ("processing", "log2")}
+    ad_.write_h5ad(folder / PROCESSED_FILE)
+    write_csv(sample_table(ps), folder / SAMPLES_FILE, index=False)
+    write_csv(scores_table(ps), folder / "scores.csv", index=False)
+    return [folder / PROCESSED_FILE, folder / SAMPLES_FILE, folder / "scores.csv"]
+
+
+def open_study_ms(study):
+    """The processed study matrix written by ``study load`` as a ``ProteinStudy`` (scores
+    recomputed with the bundled gene sets)."""
+    import anndata as ad
+
+    from ..proteomics.study import ProteinStudy
+    from .export import read_study_manifest
+
+    path = study.ms_dir / PROCESSED_FILE
+    if not path.is_file():
+        raise DvpInputError(f"no processed MS matrix in {study.ms_dir}; load the study's "
+                            "matrix first (study load)")
+    processed = ad.read_h5ad(path)
+    ps = ProteinStudy(processed, read_study_manifest(study), table=pd.DataFrame(),
+                      processed=processed)
+    from ..proteomics.scores import gene_set_scores
+
+    ps.scores = gene_set_scores(processed, ps.gene_sets, min_coverage=ps.min_coverage,
+                                min_members=ps.min_members)
+    return ps

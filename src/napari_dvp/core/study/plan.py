@@ -138,7 +138,7 @@ def plan_study(study: Study, params: StudyPlanParams | None = None):
     total = len(study.slides) + 1
     for i, rec in enumerate(study.slides):
         yield i, total, f"planning {rec.slide}…"
-        labels, cells = slide_data(study, rec.slide)
+        _labels, cells = slide_data(study, rec.slide)
         part = slide_samples(study, rec.slide, cells, params)
         warnings += part.attrs.get("warnings", [])
         if part.empty:

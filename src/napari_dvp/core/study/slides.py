@@ -49,12 +49,16 @@ def progress(study: Study) -> pd.DataFrame:
     """One row per slide: ``slide, patient, condition`` and a bool per :data:`PROGRESS` step.
 
     Derived from what is on disk: labels / a ``class`` column in the slide's project,
-    the slide's samples in ``plan/study_plan.parquet``, its LMD folder under ``lmd/``, its
-    samples among the matched MS runs (``ms/samples.csv``).
+    the slide's samples in ``plan/study_plan.parquet`` and in the study manifest
+    ``lmd/manifest.csv``, its samples among the matched MS runs (``ms/samples.csv``).
     """
     planned: set[str] = set()
     if (study.plan_dir / PLAN_FILE).is_file():
         planned = set(pd.read_parquet(study.plan_dir / PLAN_FILE, columns=["slide"])["slide"])
+    exported: set[str] = set()
+    if (study.lmd_dir / MANIFEST_FILE).is_file():
+        exported = set(pd.read_csv(study.lmd_dir / MANIFEST_FILE, dtype=str,
+                                   usecols=["slide"])["slide"])
     measured: set[str] = set()
     if (study.ms_dir / SAMPLES_FILE).is_file():
         measured = set(pd.read_csv(study.ms_dir / SAMPLES_FILE, dtype=str)["slide"])
@@ -63,6 +67,6 @@ def progress(study: Study) -> pd.DataFrame:
         seg, cls = _project_state(study.project_dir(rec.slide))
         rows.append({"slide": rec.slide, "patient": rec.patient, "condition": rec.condition,
                      "segmented": seg, "classified": cls, "planned": rec.slide in planned,
-                     "exported": (study.lmd_dir / rec.slide / MANIFEST_FILE).is_file(),
+                     "exported": rec.slide in exported,
                      "measured": rec.slide in measured})
     return pd.DataFrame(rows, columns=["slide", "patient", "condition", *PROGRESS])
