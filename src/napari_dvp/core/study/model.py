@@ -179,7 +179,8 @@ class Study:
 def new_study(folder: str | os.PathLike[str], name: str | None = None) -> Study:
     """Create an empty study in a new or empty folder."""
     folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    if folder.exists() and (not folder.is_dir() or any(
+            not p.name.startswith(".napari-dvp") for p in folder.iterdir())):
         raise DvpInputError(f"{folder} is not an empty folder; choose a new folder for the "
                             "study")
     study = Study(folder, name or folder.name)
