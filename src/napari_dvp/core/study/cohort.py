@@ -3,10 +3,11 @@
 Conditions follow the TEN paper's design on a small scale: with ``n`` slides, one
 ``healthy`` slide per four (at least one from three slides on), the rest split between
 ``TEN`` (the larger half) and ``MDE`` (6 slides: 3 TEN, 2 MDE, 1 healthy; 8 slides:
-3 TEN, 3 MDE, 2 healthy); every slide is its own patient, with its own seed
-and alternating tissue layout. Each slide's project holds the ground-truth labels, a cell
-table (``class``, ``region``, ``area_um2`` …) and the regions, as if segmented and
-classified; its record holds the pixel size and three LMD calibration marks.
+3 TEN, 3 MDE, 2 healthy); every slide is its own patient, with its own seed (hence its
+own tissue layout; from 1024 px on, every other slide uses the physical layout). Each
+slide's project holds the ground-truth labels, a cell table (``class``, ``region``,
+``area_um2`` …) and the regions, as if segmented and classified; its record holds the
+pixel size and three LMD calibration marks.
 
 The MS matrix comes later, after the study plan: :mod:`.synthetic_ms`.
 """
@@ -93,7 +94,8 @@ def iter_write_cohort(folder: str | os.PathLike[str], n: int = 6, size: int = 51
         counters[cond] += 1
         slide = f"{cond}{counters[cond]}"
         yield i, total, f"writing slide {slide} ({i + 1}/{total})…"
-        layout = ("scaled", "physical")[i % 2]
+        # the physical layout (real epidermis thickness) leaves no dermis below ~1000 px
+        layout = ("scaled", "physical")[i % 2] if size >= 1024 else "scaled"
         spec = make_spec(int(size), int(seed) + i, layout)
         image = folder / "images" / f"{slide}.ome.tif"
         image.parent.mkdir(parents=True, exist_ok=True)

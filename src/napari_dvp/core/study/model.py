@@ -30,7 +30,7 @@ from ..errors import DvpInputError
 FORMAT = "napari-dvp study"
 FORMAT_VERSION = 1
 INDEX = "study.json"
-RESERVED = ("slide", "patient", "condition", "project", "pixel_size_um", "calibration")
+RESERVED = ("slide", "patient", "condition", "project", "pixel_size_um", "calibration", "meta")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 

@@ -94,7 +94,7 @@ def write_plan_files(plan: pd.DataFrame, folder: Path, fmt: str = "384") -> list
     write_csv(plate_map_long(plan), paths[2], index=False)
     for p in sorted(plan["plate"].unique()):
         grid = folder / f"plate_{p}_grid.csv"
-        write_csv(plate_grid(plan, int(p), fmt), grid)
+        write_csv(plate_grid(plan, int(p), fmt), grid, index=True)
         png = folder / f"plate_{p}.png"
         plate_figure(plan, int(p), fmt).savefig(png)
         paths += [grid, png]
