@@ -6,6 +6,7 @@ TITLE = "Study plan and plate layout"
 
 
 def run(state) -> None:
+    from ...core.atomic import write_marker
     from ...core.progress import run_to_end
     from ...core.study.params import StudyPlanParams
     from ...core.study.plan import balance_table, confounding_p, plan_study
@@ -15,6 +16,7 @@ def run(state) -> None:
     params = StudyPlanParams(seed=state.seed)
     plan = run_to_end(plan_study(study, params))
     write_plan_files(plan, study.plan_dir, params.plate)
+    write_marker(study.plan_dir, command="demo --study")
     state.extra["plan"] = plan
     for w in plan.attrs.get("warnings", []):
         state.say(f"plan: {w}")

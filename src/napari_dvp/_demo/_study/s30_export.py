@@ -6,6 +6,7 @@ TITLE = "LMD export per slide"
 
 
 def run(state) -> None:
+    from ...core.atomic import write_marker
     from ...core.progress import run_to_end
     from ...core.study.export import export_study
 
@@ -13,6 +14,7 @@ def run(state) -> None:
     study.lmd_dir.mkdir()
     manifest = run_to_end(export_study(study, state.extra["plan"], study.lmd_dir))
     state.extra["manifest"] = manifest
+    write_marker(study.lmd_dir, command="demo --study")
     files = sorted(p.name for p in study.lmd_dir.glob("*/*.xml"))
     state.say(f"{len(files)} Leica XML files ({', '.join(files)}), one manifest of "
               f"{len(manifest)} samples with slide/patient/condition columns")

@@ -6,11 +6,11 @@ TITLE = "MS matrix for the study"
 
 
 def run(state) -> None:
-    from ...core.csv_safe import write_csv
+    from ...core.atomic import write_marker
     from ...core.progress import run_to_end
     from ...core.proteomics.synthetic import write_pg_matrix
-    from ...core.study.analysis import load_study_ms, sample_table, scores_table
-    from ...core.study.slides import SAMPLES_FILE, progress
+    from ...core.study.analysis import load_study_ms, write_study_ms
+    from ...core.study.slides import progress
     from ...core.study.synthetic_ms import study_pg_matrix
 
     study = state.extra["study"]
@@ -21,6 +21,6 @@ def run(state) -> None:
     ps = run_to_end(load_study_ms(path, state.extra["manifest"]))
     state.extra["ps"] = ps
     state.say(ps.summary())
-    write_csv(sample_table(ps), study.ms_dir / SAMPLES_FILE, index=False)
-    write_csv(scores_table(ps), study.ms_dir / "scores.csv", index=False)
+    write_study_ms(ps, study.ms_dir)
+    write_marker(study.ms_dir, command="demo --study")
     state.table(progress(study), "Progress per slide:")

@@ -9,6 +9,7 @@ COMPARISONS = (("TEN", "MDE"), ("MDE", "healthy"))
 
 
 def run(state) -> None:
+    from ...core.atomic import write_marker
     from ...core.csv_safe import write_csv
     from ...core.errors import DvpInputError
     from ...core.proteomics.genesets import interferon_genes
@@ -60,6 +61,7 @@ def run(state) -> None:
               f"and {int((~is_p & (an['q'] <= 0.05)).sum())}/{int((~is_p).sum())} others at "
               "q <= 5 %")
     state.extra["verdict_md"] = _verdict(table) + _sensitivity(ps, planted)
+    write_marker(res_dir, command="demo --study")
 
 
 def _sensitivity(ps, planted) -> list[str]:

@@ -19,6 +19,9 @@ def slide_data(study: Study, slide: str, lazy: bool = False) -> tuple[np.ndarray
     from ..project import load_project
 
     folder = study.project_dir(slide)
+    if not (folder / "project.json").is_file():
+        raise DvpInputError(f"slide {slide!r} is not segmented yet: no project at {folder}; "
+                            "segment it and save its project there")
     project = load_project(folder, verify=False, lazy_labels=lazy)
     if project.labels is None or project.cells is None:
         raise DvpInputError(f"slide {slide!r} is not segmented yet (its project {folder} has "
