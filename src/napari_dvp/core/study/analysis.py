@@ -63,7 +63,7 @@ def write_study_ms(ps, folder) -> list:
 
     folder = Path(folder)
     ad_ = ps.processed.copy()
-    ad_.uns = {k: v for k, v in ad_.uns.items() if k in ("processing", "log2")}
+    ad_.uns = {k: v for k, v in ad_.uns.items() if k in ("processing", "log2", "matching")}
     ad_.write_h5ad(folder / PROCESSED_FILE)
     write_csv(sample_table(ps), folder / SAMPLES_FILE, index=False)
     write_csv(scores_table(ps), folder / "scores.csv", index=False)
@@ -85,8 +85,13 @@ def open_study_ms(study):
     processed = ad.read_h5ad(path)
     ps = ProteinStudy(processed, read_study_manifest(study), table=pd.DataFrame(),
                       processed=processed)
+    from ..proteomics.matching import MatchReport
     from ..proteomics.scores import gene_set_scores
 
     ps.scores = gene_set_scores(processed, ps.gene_sets, min_coverage=ps.min_coverage,
                                 min_members=ps.min_members)
+    m = processed.uns.get("matching", {})
+    ps.report = MatchReport(n_matched=processed.n_obs,
+                            unmatched_runs=[str(r) for r in m.get("unmatched_runs", [])],
+                            unmatched_samples=[str(r) for r in m.get("unmatched_samples", [])])
     return ps

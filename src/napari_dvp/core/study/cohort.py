@@ -103,15 +103,16 @@ def iter_write_cohort(folder: str | os.PathLike[str], n: int = 6, size: int = 51
         labels = np.asarray(labels_dask(spec).compute(), dtype=np.uint32)
         cells = slide_cells(truth_table(spec, exact_centroids=True), labels, PIXEL_SIZE_UM)
         regs = {k: g for k, g in regions(spec).items() if not g.is_empty}
+        marks = tissue_marks(labels)
         project = Project(image=image_ref(image), labels=labels, cells=cells, regions=regs,
-                          meta={"pixel_size_um": PIXEL_SIZE_UM, "synthetic_seed": int(seed) + i,
-                                "layout": layout})
+                          meta={"pixel_size_um": PIXEL_SIZE_UM, "lmd_marks_rc": marks,
+                                "synthetic_seed": int(seed) + i, "layout": layout})
         save_project(folder / "slides" / slide, project)
         meta = {"age": int(rng.integers(25, 85)), "sex": str(rng.choice(["F", "M"])),
                 "drug": "" if cond == "healthy" else str(rng.choice(DRUGS)),
                 "synthetic_seed": int(seed) + i}
         study.add(slide, f"P{i + 1:02d}", cond, pixel_size_um=PIXEL_SIZE_UM,
-                  calibration=tissue_marks(labels), **meta)
+                  calibration=marks, **meta)
         study.save()
     yield total, total, f"{total} slides written"
     return study

@@ -29,6 +29,19 @@ def slide_data(study: Study, slide: str, lazy: bool = False) -> tuple[np.ndarray
     return project.labels, project.cells
 
 
+def project_defaults(folder) -> tuple[float | None, list[list[float]] | None]:
+    """Pixel size (µm) and LMD calibration marks a project records in its ``meta``
+    (``pixel_size_um``, ``lmd_marks_rc``), or None."""
+    from ..project import read_index
+
+    meta = read_index(folder).get("meta") or {}
+    px = meta.get("pixel_size_um")
+    marks = meta.get("lmd_marks_rc")
+    ok = isinstance(marks, list) and len(marks) == 3 and all(len(m) == 2 for m in marks)
+    return (float(px) if isinstance(px, int | float) and px > 0 else None,
+            [[float(v) for v in m] for m in marks] if ok else None)
+
+
 def slide_image_path(study: Study, slide: str):
     """The image file a slide's project refers to (or None)."""
     from ..project import read_index
