@@ -244,7 +244,8 @@ class StudyWidget(DvpDock):
         if query:
             values, title = self.ps.protein(query), f"{query} (z)"
         else:
-            values, title = self.ps.set_values(self.sets.currentData()), self.sets.currentText()
+            name = self.sets.currentData()
+            values, title = self.ps.set_values(name), self.ps.gene_sets[name].label
         self.jobs.start(paint_slides, self.study, self.manifest, values,
                         what="Painting every slide…",
                         done=lambda images: self._painted(images, values, title))
