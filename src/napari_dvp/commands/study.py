@@ -87,6 +87,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="figures folder (default <study>/results/figures)")
     add_overwrite(p)
+    _add_interop(sub)
+
+
+def _add_interop(sub) -> None:
+    p = sub.add_parser("export-anndata", help="the cell table of every slide and the sample x "
+                                              "protein matrix as .h5ad, with study metadata")
+    _study_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="new folder for the .h5ad files")
+    add_overwrite(p)
+    p = sub.add_parser("export-spatialdata", help="slides (images, labels, regions, LMD shapes, "
+                                                  "cell table with scores) as SpatialData zarr "
+                                                  "(needs napari-dvp[spatialdata])")
+    _study_arg(p)
+    p.add_argument("--out", type=Path, required=True, help="new .zarr store")
+    p.add_argument("--slide", nargs="*", default=None, help="only these slides (default all)")
+    p = sub.add_parser("import-spatialdata", help="a SpatialData zarr's labels + table as a "
+                                                  "new slide of the study")
+    _study_arg(p)
+    p.add_argument("--zarr", type=Path, required=True, help="the SpatialData .zarr store")
+    p.add_argument("--labels", default=None, help="labels element (default: the first)")
+    p.add_argument("--slide", required=True)
+    p.add_argument("--patient", required=True)
+    p.add_argument("--condition", required=True)
 
 
 def _meta(items) -> dict:
@@ -104,7 +127,64 @@ def _meta(items) -> dict:
 def run(args: argparse.Namespace) -> int:
     return {"new": _new, "add": _add, "remove": _remove, "status": _status, "plan": _plan,
             "export-lmd": _export, "simulate-ms": _simulate, "load": _load,
-            "compare": _compare, "figures": _figures}[args.action](args)
+            "compare": _compare, "figures": _figures, "export-anndata": _anndata,
+            "export-spatialdata": _spatialdata, "import-spatialdata": _import_sd}[args.action](
+        args)
+
+
+def _ms_if_loaded(s):
+    from ..core.study.analysis import open_study_ms
+
+    return open_study_ms(s) if (s.ms_dir / "processed.h5ad").is_file() else None
+
+
+def _anndata(args) -> int:
+    from ..core.study import open_study
+    from ..core.study.export import read_study_manifest
+    from ..core.study.interop import cells_anndata, samples_anndata
+
+    s = open_study(args.study)
+    ps = _ms_if_loaded(s)
+    manifest = read_study_manifest(s) if (s.lmd_dir / "manifest.csv").is_file() else None
+    scores = None if ps is None else ps.scores.scores
+    with outputs(args, "study export-anndata") as out:
+        folder = out.folder(args.out)
+        folder.mkdir()
+        for slide in s.names():
+            cells_anndata(s, slide, manifest, scores).write_h5ad(folder / f"cells_{slide}.h5ad")
+        if ps is not None:
+            samples_anndata(ps, s).write_h5ad(folder / "samples.h5ad")
+    print(f"{len(s.slides)} cell tables{' + samples.h5ad' if ps is not None else ''} -> "
+          f"{args.out}")
+    return 0
+
+
+def _spatialdata(args) -> int:
+    from ..core.study import open_study
+    from ..core.study.interop import require_spatialdata, write_spatialdata
+
+    require_spatialdata()
+    s = open_study(args.study)
+    with outputs(args, "study export-spatialdata") as out:
+        write_spatialdata(s, out.folder(args.out), args.slide, _ms_if_loaded(s))
+    print(f"SpatialData -> {args.out}")
+    return 0
+
+
+def _import_sd(args) -> int:
+    from ..core.study import open_study
+    from ..core.study.interop import import_spatialdata
+
+    s = open_study(args.study)
+    s.add(args.slide, args.patient, args.condition)  # checks the name first
+    s.remove(args.slide)
+    target = s.folder / "slides" / args.slide
+    project = import_spatialdata(args.zarr, target, args.labels)
+    s.add(args.slide, args.patient, args.condition,
+          pixel_size_um=project.meta.get("pixel_size_um"))
+    s.save()
+    print(f"slide {args.slide}: {len(project.cells)} cells imported from {args.zarr}")
+    return 0
 
 
 def _new(args) -> int:
