@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QToolButton
 
 from napari_dvp._qt._slide import role_of, set_role
 
@@ -140,7 +139,7 @@ def test_every_button_of_the_study_dock(make_napari_viewer, qtbot, clicker, dial
     click.click("Open study…", wait_until=lambda: dock.ps is not None)
     assert dock.plan is not None and dock.manifest is not None
     qtbot.keyClick(panel.table, Qt.Key.Key_Down)  # the table takes the keyboard
-    for b in dock.figures.findChildren(QToolButton):  # the tab bar's own scroll arrows
+    for b in dock.figures.arrows:  # the tab bar's own scroll arrows
         click.exempt_button(b, "Qt's tab-bar scroll arrow")
 
 

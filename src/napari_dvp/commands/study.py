@@ -318,7 +318,7 @@ def _compare(args) -> int:
     from ..core.study import open_study
     from ..core.study.analysis import open_study_ms
     from ..core.study.compare import anova_conditions, compare_conditions
-    from ..core.study.views import volcano_figure
+    from ..core.study.views import write_comparison
 
     s = open_study(args.study)
     ps = open_study_ms(s)
@@ -332,9 +332,7 @@ def _compare(args) -> int:
         folder = out.folder(target, "--out")
         folder.mkdir()
         for ct, cmp in results:
-            stem = ct.replace(" ", "_")
-            write_csv(cmp.reset_index(), folder / f"{stem}.csv", index=False)
-            volcano_figure(cmp).savefig(folder / f"{stem}_volcano.png")
+            write_comparison(cmp, folder, ct.replace(" ", "_"))
         for ct in types:
             table, _tukey = anova_conditions(ps.processed, ct)
             write_csv(table.reset_index(), folder / f"anova_{ct.replace(' ', '_')}.csv",

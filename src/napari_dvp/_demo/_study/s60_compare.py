@@ -15,7 +15,7 @@ def run(state) -> None:
     from ...core.proteomics.genesets import interferon_genes
     from ...core.study.compare import anova_conditions, compare_conditions, recovery
     from ...core.study.synthetic_ms import PLANTED_CLASSES, PLANTED_CONDITION
-    from ...core.study.views import volcano_figure
+    from ...core.study.views import write_comparison
 
     study, ps = state.extra["study"], state.extra["ps"]
     res_dir = study.results_dir
@@ -29,9 +29,7 @@ def run(state) -> None:
             except DvpInputError as exc:
                 state.say(f"{a} vs {b} in {ct}: not tested ({exc})")
                 continue
-            stem = f"{a}_vs_{b}_{ct.replace(' ', '_')}"
-            write_csv(cmp.reset_index(), res_dir / f"{stem}.csv", index=False)
-            volcano_figure(cmp).savefig(res_dir / f"{stem}_volcano.png")
+            write_comparison(cmp, res_dir)
             r = recovery(cmp, planted)
             expect = a == PLANTED_CONDITION and ct in PLANTED_CLASSES
             rows.append({"comparison": f"{a} vs {b}", "cell type": ct,

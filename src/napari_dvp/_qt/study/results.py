@@ -15,6 +15,7 @@ from qtpy.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +32,8 @@ class FigureTabs(QTabWidget):
         super().__init__()
         self.canvases: dict[str, FigureCanvasQTAgg] = {}
         self.setMinimumHeight(320)
+        #: the tab bar's scroll arrows (Qt's own), kept so their Python wrappers stay the same
+        self.arrows = self.tabBar().findChildren(QToolButton)
 
     def show(self, name: str, fig) -> None:  # type: ignore[override]
         """Show ``fig`` (a matplotlib Figure) in tab ``name`` and bring it to front."""

@@ -21,7 +21,6 @@ from ...core.study.params import StudyPlanParams
 from .._common import notify_errors, show_info
 from .._forms import ParamsForm
 from .._jobs import JobRunner
-from .._slide import set_role
 from .._workspace import DvpDock
 from .jobs import export_job, load_job, write_into
 from .results import ComparePanel, FigureTabs
@@ -252,21 +251,10 @@ class StudyWidget(DvpDock):
 
     def _painted(self, images, values, title) -> None:
         from ...core.study.paint import slides_figure, study_limits
-        from ..proteomics.layers import CMAP
+        from .layers import show_slides
 
         lim = study_limits(values)
-        x = 0.0
-        for slide, img in images.items():
-            px = self.study.get(slide).pixel_size_um or 1.0
-            name = f"{slide} · {title}"
-            if name in self.viewer.layers:
-                self.viewer.layers.remove(name)
-            layer = self.viewer.add_image(img, name=name, colormap=CMAP, contrast_limits=lim,
-                                          scale=(px, px), translate=(0.0, x),
-                                          blending="translucent")
-            set_role(layer, "overlay")
-            x += (img.shape[1] + 40) * px
-        self.viewer.reset_view()
+        show_slides(self.viewer, self.study, images, lim, title)
         self.figures.show("Slides", slides_figure(images, lim, title, self.study))
         show_info(f"{title} painted on {len(images)} slides, one scale "
                   f"[{lim[0]:.2f}, {lim[1]:.2f}]")
@@ -290,21 +278,12 @@ class StudyWidget(DvpDock):
     @notify_errors
     def save_results(self) -> None:
         """Write the last comparison's table (CSV) and volcano (PNG) into a new folder."""
-        from ...core.csv_safe import write_csv
-        from ...core.study.views import volcano_figure
+        from ...core.study.views import comparison_stem, write_comparison
 
         if self.last is None:
             raise DvpInputError("run a comparison first")
         folder = QFileDialog.getExistingDirectory(self, "Folder for the results")
-        if not folder:
-            return
-        a = self.last.attrs
-        stem = f"{a['a']}_vs_{a['b']}_{a['cell_type']}".replace(" ", "_")
-        cmp = self.last
-
-        def write(d: Path) -> None:
-            write_csv(cmp.reset_index(), d / f"{stem}.csv", index=False)
-            volcano_figure(cmp).savefig(d / f"{stem}_volcano.png")
-
-        if write_into(self, Path(folder) / stem, "study compare", write):
-            show_info(f"results written to {Path(folder) / stem}")
+        if folder:
+            cmp, target = self.last, Path(folder) / comparison_stem(self.last)
+            if write_into(self, target, "study compare", lambda d: write_comparison(cmp, d)):
+                show_info(f"results written to {target}")

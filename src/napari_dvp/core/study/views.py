@@ -104,3 +104,21 @@ def volcano_figure(cmp: pd.DataFrame):
     title = (f"{a.get('a')} vs {a.get('b')} · {a.get('cell_type')} · {a.get('label')} "
              f"({a.get('n_patients_a')} vs {a.get('n_patients_b')} patients)")
     return volcano(cmp, title, highlight={g.upper() for g in interferon_genes()})
+
+
+def comparison_stem(cmp: pd.DataFrame) -> str:
+    """``<A>_vs_<B>_<cell type>`` (spaces as underscores) for file names."""
+    a = cmp.attrs
+    return f"{a.get('a')}_vs_{a.get('b')}_{a.get('cell_type')}".replace(" ", "_")
+
+
+def write_comparison(cmp: pd.DataFrame, folder, stem: str | None = None) -> list:
+    """Write a comparison's table (``<stem>.csv``) and volcano (``<stem>_volcano.png``)."""
+    from pathlib import Path
+
+    from ..csv_safe import write_csv
+
+    folder, stem = Path(folder), stem or comparison_stem(cmp)
+    write_csv(cmp.reset_index(), folder / f"{stem}.csv", index=False)
+    volcano_figure(cmp).savefig(folder / f"{stem}_volcano.png")
+    return [folder / f"{stem}.csv", folder / f"{stem}_volcano.png"]
