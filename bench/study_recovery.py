@@ -3,8 +3,8 @@
 One synthetic cohort (8 biopsies, 512 px: 3 TEN, 3 MDE, 2 healthy) is planned and exported
 once; for each seed a synthetic MS matrix is drawn, loaded and TEN vs MDE compared per cell
 type (moderated t on patient means, BH). Prints recall of the planted interferon proteins
-and the false discovery proportion among the other proteins, with and without median
-normalisation.
+and the false discovery proportion among the other proteins, for the study's median-of-
+ratios normalisation (default), a per-run median and none.
 
     PYTHONPATH=src python bench/study_recovery.py [n_seeds]
 """
@@ -21,7 +21,6 @@ import pandas as pd
 def main(n_seeds: int = 5) -> pd.DataFrame:
     from napari_dvp.core.progress import run_to_end
     from napari_dvp.core.proteomics.genesets import interferon_genes
-    from napari_dvp.core.proteomics.processing import ProcessingParams
     from napari_dvp.core.proteomics.synthetic import write_pg_matrix
     from napari_dvp.core.study.analysis import load_study_ms
     from napari_dvp.core.study.cohort import iter_write_cohort
@@ -39,8 +38,8 @@ def main(n_seeds: int = 5) -> pd.DataFrame:
         for seed in range(n_seeds):
             path = Path(tmp) / f"pg{seed}.tsv"
             write_pg_matrix(study_pg_matrix(manifest, seed=seed), path)
-            for norm in ("median", "none"):
-                ps = run_to_end(load_study_ms(path, manifest, ProcessingParams(normalise=norm)))
+            for norm in ("ratio", "median", "none"):
+                ps = run_to_end(load_study_ms(path, manifest, normalise=norm))
                 for ct in (*PLANTED_CLASSES, "fibroblast"):
                     r = recovery(compare_conditions(ps.processed, "TEN", "MDE", ct),
                                  interferon_genes())

@@ -63,6 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                     "(writes <study>/ms)")
     _study_arg(p)
     p.add_argument("--matrix", type=Path, required=True, help="protein table (DIA-NN, …)")
+    p.add_argument("--normalise", default="ratio", choices=("ratio", "median", "quantile",
+                                                            "none"),
+                   help="ratio (default): median of log ratios to the median run, robust to "
+                        "a pathway rising in some samples; median: each run's median")
     add_overwrite(p)
     p = sub.add_parser("compare", help="condition A vs B per cell type (patient as unit), "
                                        "volcano + table; ANOVA across conditions")
@@ -303,7 +307,8 @@ def _load(args) -> int:
     from ..core.study.export import read_study_manifest
 
     s = open_study(args.study)
-    ps = run_to_end(load_study_ms(args.matrix, read_study_manifest(s)))
+    ps = run_to_end(load_study_ms(args.matrix, read_study_manifest(s),
+                                  normalise=args.normalise))
     with outputs(args, "study load", args.matrix) as out:
         folder = out.folder(s.ms_dir, "MS folder")
         folder.mkdir()

@@ -19,7 +19,7 @@ def run(state) -> None:
     write_pg_matrix(study_pg_matrix(state.extra["manifest"], seed=state.seed,
                                     n_proteins=5000), path)
     ps = run_to_end(load_study_ms(path, state.extra["manifest"]))
-    state.extra["ps"] = ps
+    state.extra["ps"], state.extra["matrix"] = ps, path
     state.say(ps.summary())
     write_study_ms(ps, study.ms_dir)
     write_marker(study.ms_dir, command="demo --study")

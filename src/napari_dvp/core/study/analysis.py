@@ -14,25 +14,75 @@ import pandas as pd
 from ..errors import DvpInputError
 
 DESIGN_COLUMNS = ("slide", "patient", "condition", "class", "region")
+NORMALISE = ("ratio", "median", "quantile", "none")
 
 
-def load_study_ms(path: str | os.PathLike[str], manifest: pd.DataFrame, params=None):
+def ratio_normalise(adata, log2_input: bool):
+    """Median-of-ratios normalisation (as DESeq2's size factors, in log2): each run is
+    shifted by the median, over its measured proteins, of its log2 difference to the
+    per-protein median of all runs. Robust to a minority of proteins changing together
+    (an interferon response), which shifts a plain per-run median. Returns a copy."""
+    import numpy as np
+
+    X = np.asarray(adata.X.toarray() if hasattr(adata.X, "toarray") else adata.X, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        L = X if log2_input else np.log2(np.where(X > 0, X, np.nan))
+    L = np.where(np.isfinite(L), L, np.nan)
+    measured = np.isfinite(L).any(axis=0)
+    ref = np.full(L.shape[1], np.nan)
+    ref[measured] = np.nanmedian(L[:, measured], axis=0)
+    D = L - ref
+    ok = np.isfinite(D).any(axis=1)
+    off = np.zeros(L.shape[0])
+    off[ok] = np.nanmedian(D[ok], axis=1)
+    L = L - off[:, None]
+    out = adata.copy()
+    out.X = L if log2_input else np.exp2(L)
+    out.obs["ratio_offset_log2"] = off
+    return out
+
+
+def load_study_ms(path: str | os.PathLike[str], manifest: pd.DataFrame, params=None,
+                  normalise: str = "ratio"):
     """Read, match, process and score: a generator yielding ``(done, total, message)`` and
     returning the :class:`~napari_dvp.core.proteomics.study.ProteinStudy`.
+
+    ``normalise="ratio"`` (default) applies :func:`ratio_normalise` to the runs and then
+    processes without further normalisation; ``"median"``, ``"quantile"``, ``"none"`` use
+    the processing's own (``params.normalise``).
 
     Raises
     ------
     DvpInputError
         The manifest lacks the study columns, or nothing matches.
     """
-    from ..proteomics.processing import ProcessingParams
-    from ..proteomics.study import load_study
+    from dataclasses import replace
+
+    from ..proteomics.processing import ProcessingParams, input_log2
+    from ..proteomics.readers import read_proteomics
+    from ..proteomics.study import ProteinStudy
 
     missing = [c for c in DESIGN_COLUMNS if c not in manifest.columns]
     if missing:
         raise DvpInputError(f"the manifest lacks {', '.join(missing)}; use the study manifest "
                             "(study export-lmd writes lmd/manifest.csv)")
-    return (yield from load_study(path, manifest, params or ProcessingParams()))
+    if normalise not in NORMALISE:
+        raise DvpInputError(f"normalisation {normalise!r} is unknown; use "
+                            f"{', '.join(NORMALISE)}")
+    params = params or ProcessingParams()
+    yield 0, 3, "reading the protein table…"
+    data = read_proteomics(path)
+    if normalise == "ratio":
+        data = ratio_normalise(data, bool(input_log2(data, params.log2)["input_is_log2"]))
+        params = replace(params, normalise="none")
+    elif normalise != params.normalise:
+        params = replace(params, normalise=normalise)
+    yield 1, 3, "matching runs to samples…"
+    study = ProteinStudy(data, manifest, params)
+    yield 2, 3, "processing and scoring…"
+    study.update()
+    study.processed.uns["study_normalisation"] = normalise
+    return study
 
 
 def sample_table(ps) -> pd.DataFrame:
