@@ -18,9 +18,14 @@ HELP = ("write a synthetic toxic epidermal necrolysis (TEN) skin biopsy: a pyram
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True,
                         help="image file to write, FILE.ome.tif; ground truth goes beside it as "
-                             "FILE_labels.tif, FILE_cells.csv and FILE_regions.geojson")
-    parser.add_argument("--size", type=int_range(), default=1024,
-                        help="side length in pixels, 256 to 40000 (default 1024 = 512 µm)")
+                             "FILE_labels.tif, FILE_cells.csv and FILE_regions.geojson (with "
+                             "--cohort: the new study folder)")
+    parser.add_argument("--size", type=int_range(), default=None,
+                        help="side length in pixels, 256 to 40000 (default 1024 = 512 µm; "
+                             "512 per slide with --cohort)")
+    parser.add_argument("--cohort", type=int_range(1, 48), default=None, metavar="N",
+                        help="write a study of N biopsies instead (e.g. 6: 3 TEN, 2 MDE, 1 "
+                             "healthy; one project per slide); then `napari-dvp study plan`")
     parser.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0,
                         help="random seed (default 0)")
     parser.add_argument("--layout", choices=("scaled", "physical"), default="scaled",
@@ -30,6 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cohort is not None:
+        return _cohort(args)
+    if args.size is None:
+        args.size = 1024
     from ..core.progress import run_to_end
     from ..core.synthetic import iter_write_sample
     from ..core.synthetic._write import sample_paths
@@ -60,4 +69,22 @@ def run(args: argparse.Namespace) -> int:
     print(f"  labels   {paths['labels']}  (ground-truth cell ids)")
     print(f"  cells    {paths['cells']}  ({n_cells} cells: class, region, lesional, centroid)")
     print(f"  regions  {paths['regions']}  (epidermis, dermis, blister; QuPath GeoJSON)")
+    return 0
+
+
+def _cohort(args: argparse.Namespace) -> int:
+    from ..core.progress import run_to_end
+    from ..core.study.cohort import iter_write_cohort
+
+    size = args.size or 512
+    t0 = time.perf_counter()
+    with outputs(args, NAME) as out:
+        # in place: each slide's project records its image's final path
+        folder = out.folder(args.out, in_place=True)
+        study = run_to_end(iter_write_cohort(folder, args.cohort, size, args.seed))
+    print(f"synthetic cohort of {args.cohort} biopsies ({size}x{size} px each, seed "
+          f"{args.seed}) in {time.perf_counter() - t0:.1f} s -> {args.out}")
+    print(study.table().to_string(index=False))
+    print(f"next: napari-dvp study plan {args.out}; napari-dvp study export-lmd {args.out}; "
+          f"napari-dvp study simulate-ms {args.out} --out matrix.tsv")
     return 0

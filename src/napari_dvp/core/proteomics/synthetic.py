@@ -71,7 +71,8 @@ def planted_up(manifest: pd.DataFrame, lesional: Mapping[str, bool] | pd.Series)
 
 def synthetic_pg_matrix(manifest: pd.DataFrame, seed: int = 0, n_proteins: int = 2000,
                         lesional: Mapping[str, bool] | pd.Series | None = None,
-                        n_blanks: int = 1) -> pd.DataFrame:
+                        n_blanks: int = 1,
+                        up: Mapping[str, bool] | pd.Series | None = None) -> pd.DataFrame:
     """A DIA-NN ``report.pg_matrix.tsv`` table for the manifest's samples.
 
     Parameters
@@ -86,6 +87,9 @@ def synthetic_pg_matrix(manifest: pd.DataFrame, seed: int = 0, n_proteins: int =
         Lesional flag per sample id; default :func:`lesional_samples` of the manifest.
     n_blanks
         Extra blank runs that belong to no sample.
+    up
+        Samples (by ``sample_id``) where the interferon proteins are planted higher;
+        default :func:`planted_up` of ``lesional`` (a study plants them per condition).
 
     Returns
     -------
@@ -95,9 +99,12 @@ def synthetic_pg_matrix(manifest: pd.DataFrame, seed: int = 0, n_proteins: int =
     """
     manifest = check_manifest(manifest)
     rng = np.random.default_rng(seed)
-    if lesional is None:
-        lesional = lesional_samples(manifest)
-    up = planted_up(manifest, lesional).to_numpy()
+    if up is None:
+        if lesional is None:
+            lesional = lesional_samples(manifest)
+        up = planted_up(manifest, lesional).to_numpy()
+    else:
+        up = pd.Series(up).reindex(manifest["sample_id"]).fillna(False).to_numpy(dtype=bool)
     ifn = sorted(interferon_genes())
     markers = [g for gs in MARKERS.values() for g in gs if g not in ifn]
     n_fill = max(n_proteins - len(ifn) - len(markers), 0)
