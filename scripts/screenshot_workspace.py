@@ -25,7 +25,7 @@ from napari_dvp._qt._workspace import STEPS
 from napari_dvp.core.synthetic import make_sample
 
 DOCKS = ["Slide", "Segment cells", "Review segmentation", "Regions", "Gating",
-         "Cell classifier", "LMD export", "Proteins on tissue", "Project"]
+         "Cell classifier", "LMD export", "Proteins on tissue", "Project", "Study"]
 COLORMAPS = {"DAPI": "blue", "panCK": "green", "CD8": "magenta", "CD163": "yellow",
              "pSTAT1": "cyan"}
 

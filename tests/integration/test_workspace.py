@@ -11,7 +11,7 @@ from napari_dvp._qt._workspace import STEPS
 pytestmark = [pytest.mark.gui]
 
 DOCKS = ["Project", "Slide", "Segment cells", "Review segmentation", "Regions", "Gating",
-         "Cell classifier", "LMD export", "Proteins on tissue"]
+         "Cell classifier", "LMD export", "Proteins on tissue", "Study"]
 
 
 def test_docks_opened_in_a_loop_form_one_tab_group_that_fits_the_screen(make_napari_viewer,

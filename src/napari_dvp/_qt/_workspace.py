@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 __all__ = ["STEPS", "DvpDock"]
 
 STEPS = ("Slide", "Segment", "Review", "Regions", "Gating", "Classifier", "LMD", "Proteins",
-         "Project")
+         "Project", "Study")
 """Tab titles in pipeline order; a dock's ``STEP`` is its title here."""
 
 DOCK_WIDTH = 560
