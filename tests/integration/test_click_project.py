@@ -309,3 +309,17 @@ def test_open_folder_after_a_crash_and_a_project_that_runs_code(
     assert [lay.name for lay in viewer.layers] == before and dock.folder == folder
     assert read_lock(evil_dir) is None
     dialogs.done()
+
+
+def test_closing_the_window_stops_the_autosave_thread(make_napari_viewer, qtbot, tmp_path,
+                                                      monkeypatch):
+    """napari closes its window, not the dock: the autosaver still writes what is pending,
+    stops its thread and gives the project lock back."""
+    monkeypatch.setenv("NAPARI_DVP_HOME", str(tmp_path / "home"))
+    viewer = make_napari_viewer()
+    _, dock = viewer.window.add_plugin_dock_widget("napari-dvp", "Project")
+    thread = dock.saver._thread
+    assert thread.is_alive()
+    qtbot.wait(50)  # docked
+    viewer.close()
+    qtbot.waitUntil(lambda: not thread.is_alive(), timeout=10_000)

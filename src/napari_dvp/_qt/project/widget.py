@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton
+from qtpy.QtCore import QEvent, QObject, QTimer
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+)
 
 from ...core.project import (
     ProjectLock,
@@ -90,6 +97,8 @@ class ProjectWidget(DvpDock):
         self._heartbeat = QTimer(self)  # tells other computers this window still holds it
         self._heartbeat.timeout.connect(self._beat)
         self._heartbeat.start(HEARTBEAT_MS)
+        self._stopped = False
+        self._on_close: _OnClose | None = None  # watches the main window once docked
 
     # ------------------------------------------------------------------ state
     @property
@@ -264,8 +273,40 @@ class ProjectWidget(DvpDock):
         path, _ = QFileDialog.getOpenFileName(self, f"Where is {Path(old).name} now?")
         return path or None
 
-    def closeEvent(self, event) -> None:
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ParentChange and self._on_close is None:
+            QTimer.singleShot(0, self._watch_window)  # once napari has docked it
+        return super().event(event)
+
+    def _watch_window(self) -> None:
+        """A dock gets no closeEvent when napari closes its window: watch the window."""
+        window = self.window()
+        if self._on_close is None and isinstance(window, QMainWindow):
+            self._on_close = _OnClose(window, self._shut_down)
+
+    def _shut_down(self) -> None:
+        """Write pending edits, stop the autosave thread and give the lock back (once)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._heartbeat.stop()
         self.autosave.stop()
         self.holding.release()
+
+    def closeEvent(self, event) -> None:
+        self._shut_down()
         super().closeEvent(event)
+
+
+class _OnClose(QObject):
+    """Calls ``callback`` when ``window`` closes (napari's window, holding the dock)."""
+
+    def __init__(self, window, callback) -> None:
+        super().__init__(window)
+        self._callback = callback
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Close:
+            self._callback()
+        return False
