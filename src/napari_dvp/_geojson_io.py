@@ -31,9 +31,9 @@ from ._reader import guarded_reader
 from .core.errors import DvpError, DvpInputError, one_line
 from .core.geojson import (
     GeoJsonWarning,
-    _hex,
     features_to_points,
     features_to_shapes,
+    hex_colour,
     looks_like_geojson,
     points_to_features,
     read_geojson,
@@ -190,7 +190,7 @@ def _detections(det, stem: str) -> tuple[Any, dict, str]:
     dtab = pd.DataFrame({"region": [f.class_name for f in det],
                          "name": [f.name for f in det],
                          "object_type": [f.object_type for f in det],
-                         "color": [_hex(f.color) for f in det]})
+                         "color": [hex_colour(f.color) for f in det]})
     return (coords, {"name": f"{stem} detections", "features": dtab, "size": 6,
                      "face_color": _face_colors(dtab, 1.0)}, "points")
 
@@ -208,7 +208,7 @@ def _layer_features(data, meta: dict, layer_type: str):
     if "color" not in table.columns and len(table) == len(data):
         fc = np.asarray(meta.get("face_color", np.zeros((0, 4))))
         if fc.ndim == 2 and len(fc) == len(data):
-            table["color"] = [_hex(np.round(c[:3] * 255)) for c in fc]
+            table["color"] = [hex_colour(np.round(c[:3] * 255)) for c in fc]
     if layer_type == "points":
         return points_to_features(np.asarray(data), table)
     types = meta.get("shape_type", ["polygon"] * len(data))

@@ -109,7 +109,7 @@ def _dock_widgets(viewer) -> None:
                                              tabify=True)
 
 
-def _summary_line(entry) -> str:
+def summary_line(entry) -> str:
     """A log entry as Markdown: a bullet, or a table between blank lines."""
     if isinstance(entry, tuple) and entry[0] == "table":
         _kind, title, table = entry
@@ -121,7 +121,7 @@ def _write_summary(state: DemoState) -> None:
     files = sorted(p.relative_to(state.out) for p in state.out.rglob("*")
                    if p.is_file() and not p.name.startswith("."))
     lines = ["# napari-dvp demo", "", f"Synthetic TEN biopsy {state.size}² px, seed {state.seed}.",
-             "", "## Steps", "", *[_summary_line(m) for m in state.log], "", "## Files", "",
+             "", "## Steps", "", *[summary_line(m) for m in state.log], "", "## Files", "",
              *[f"- {f}" for f in files if f.name != "SUMMARY.md"], ""]
     (state.out / "SUMMARY.md").write_text("\n".join(lines), encoding="utf-8")
     state.say(f"demo finished: {len(files)} files in {state.out}")

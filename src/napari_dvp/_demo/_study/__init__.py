@@ -41,7 +41,7 @@ def run_study_demo(out: Path, n_slides: int = 8, size: int = 512, seed: int = 0)
 
 
 def _write_summary(state: DemoState) -> None:
-    from ...demo import _summary_line
+    from ...demo import summary_line
 
     files = sorted(p.relative_to(state.out) for p in state.out.rglob("*")
                    if p.is_file() and not p.name.startswith(".") and "slides" not in p.parts
@@ -50,7 +50,7 @@ def _write_summary(state: DemoState) -> None:
             f"A synthetic cohort of {state.extra['n_slides']} biopsies ({state.size}² px each, "
             f"seed {state.seed}), headless; whole run {state.extra['runtime_s']:.1f} s.", ""]
     result = state.extra.get("verdict_md", [])
-    lines = [*head, *result, "", "## Steps", "", *[_summary_line(m) for m in state.log], "",
+    lines = [*head, *result, "", "## Steps", "", *[summary_line(m) for m in state.log], "",
              "## Files", "", *[f"- {f}" for f in files if f.name != "SUMMARY.md"], ""]
     (state.out / "SUMMARY.md").write_text("\n".join(lines), encoding="utf-8")
     state.say(f"study demo finished: {len(files)} files in {state.out}")

@@ -33,7 +33,7 @@ from ._napari import (
     points_to_features,
     shapes_to_features,
 )
-from ._napari import _hex as _hex
+from ._napari import hex_colour as hex_colour
 from ._pixels import QUPATH_OFFSET, from_qupath, to_qupath
 from ._read import looks_like_geojson, parse_geojson, read_geojson
 from ._regions_cells import (

@@ -20,7 +20,7 @@ from ._read import _make_valid, _parse_color
 SHAPE_COLUMNS = ("region", "name", "object_type", "group", "hole", "color", "id")
 
 
-def _hex(c: Sequence[int] | None) -> str:
+def hex_colour(c: Sequence[int] | None) -> str:
     return "" if c is None else "#{:02x}{:02x}{:02x}".format(*map(int, c[:3]))
 
 
@@ -45,7 +45,7 @@ def features_to_shapes(features: Sequence[GeoFeature]
         if dim == 0:
             continue
         base = {"region": f.class_name, "name": f.name, "object_type": f.object_type,
-                "group": g, "color": _hex(f.color), "id": f.id or ""}
+                "group": g, "color": hex_colour(f.color), "id": f.id or ""}
         for part in shapely.get_parts(f.geometry):
             if part.geom_type == "Polygon":
                 rings = [(part.exterior, False)] + [(r, True) for r in part.interiors]
@@ -147,7 +147,7 @@ def features_to_points(features: Sequence[GeoFeature]) -> tuple[np.ndarray, pd.D
         for p in shapely.get_parts(f.geometry):
             coords.append((p.y, p.x))
             rows.append({"region": f.class_name, "name": f.name, "object_type": f.object_type,
-                         "color": _hex(f.color), "id": f.id or ""})
+                         "color": hex_colour(f.color), "id": f.id or ""})
     return (np.asarray(coords, dtype=float).reshape(-1, 2),
             pd.DataFrame(rows, columns=["region", "name", "object_type", "color", "id"]))
 

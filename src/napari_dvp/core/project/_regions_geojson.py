@@ -12,7 +12,7 @@ from ..errors import DvpInputError
 from ..regions import Region
 
 
-def _as_region_list(regions: Any) -> list[Region]:
+def as_region_list(regions: Any) -> list[Region]:
     if regions is None:
         return []
     if isinstance(regions, Mapping):
@@ -37,7 +37,7 @@ def _as_region_list(regions: Any) -> list[Region]:
 def regions_to_geojson(regions: Any) -> dict:
     """Regions as a QuPath-shaped FeatureCollection (annotations; x = column, y = row)."""
     feats = []
-    for r in _as_region_list(regions):
+    for r in as_region_list(regions):
         props: dict[str, Any] = {"objectType": "annotation"}
         if r.name:
             props["name"] = r.name

@@ -15,7 +15,7 @@ from ._executable import executable_content
 from ._files import _json_bytes, _put_bytes, _reuse, _sha256_file, _slug, _table_entry, read_table
 from ._labels_zarr import _labels_entry, labels_digest, open_labels_zarr
 from ._model import SLOTS, TABLE_SLOTS, Project
-from ._regions_geojson import _as_region_list, regions_from_geojson, regions_to_geojson
+from ._regions_geojson import as_region_list, regions_from_geojson, regions_to_geojson
 
 
 def _h5ad_entry(folder: Path, name: str, adata: Any, prev: Mapping | None,
@@ -59,7 +59,7 @@ def write_slot(folder: Path, project: Project, slot: str, tag: str, prev: Mappin
     if slot == "cells" and value is not None:
         return slot, _table_entry(folder, "cells", tag, value, "cell table", p, written)
     if slot == "regions" and value is not None and len(value):
-        regs = _as_region_list(value)
+        regs = as_region_list(value)
         data = json.dumps(regions_to_geojson(regs)).encode()
         e = _put_bytes(folder, f"regions.{tag}.geojson", data, p, written)
         e.update(n=len(regs), classes=sorted({r.region_class for r in regs}))

@@ -161,9 +161,9 @@ def slide_elements(study: Study, slide: str, scale_factors=(2, 4)) -> dict:
     labels = np.asarray(project.labels)
     out[f"{slide}_labels"] = Labels2DModel.parse(labels, dims=("y", "x"),
                                                  transformations=tf)
-    from ..project._regions_geojson import _as_region_list
+    from ..project._regions_geojson import as_region_list
 
-    regs = _as_region_list(project.regions) if project.regions is not None else []
+    regs = as_region_list(project.regions) if project.regions is not None else []
     if regs:
         gdf = gpd.GeoDataFrame({"name": [r.name or r.region_class for r in regs],
                                 "region_class": [r.region_class for r in regs]},
