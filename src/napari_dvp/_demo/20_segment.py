@@ -35,6 +35,7 @@ def run(state) -> None:
                                 scale=(state.pixel_size_um, state.pixel_size_um),
                                 units=("um", "um"), metadata={"pixel_size_um": state.pixel_size_um})
         widget = state.dock("Segment cells")
-        widget.cyto.setCurrentText("(all other channels)")  # what this step ran
-        widget.tile.setValue(512)
+        cyto = widget.channels.cyto  # what this step ran: every other channel
+        cyto.setCurrentIndex(max(cyto.findData("all"), 0))
+        widget.run_form.tile_size.value = 512
         state.screenshot("02_segmentation.png")
