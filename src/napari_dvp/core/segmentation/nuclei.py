@@ -10,7 +10,7 @@ derived from the nucleus radius ``r``:
    computed on a down-sampled copy) is subtracted, which removes bright tissue
    or cytoplasm larger than nuclei. A pixel is foreground above ``T`` = 0.8 x
    the image-wide Otsu threshold of that top-hat image, or, for dim nuclei
-   beside bright ones, above its local mean (sigma ``2 r``) and above ``T / 2``.
+   beside bright ones, above its local mean (sigma ``2 r``) and above ``0.3 T``.
 3. **Seeds**: h-maxima (``h = 0.05``) of a map that adds the normalised distance
    to the background (``distance / r``, smoothed with sigma ``r / 10``) and the
    smoothed intensity, so touching nuclei split along the dimmer and narrower
@@ -68,7 +68,7 @@ class NucleiSettings:
 
     seed_h: float = 0.05
     intensity_weight: float = 1.0
-    local_fraction: float = 0.5
+    local_fraction: float = 0.3
     min_fraction: float = 0.15
     smooth_fraction: float = 0.15
     distance_smooth_fraction: float = 0.1
