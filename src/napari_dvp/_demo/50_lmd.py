@@ -32,7 +32,7 @@ def _lesional_flag(state, labels, cells) -> np.ndarray:
     c = np.clip(cells["centroid_col"].round().astype(int), 0, truth_lab.shape[1] - 1)
     tid = truth_lab[r.to_numpy(), c.to_numpy()]
     les = state.truth.set_index("cell_id")["lesional"]
-    return les.reindex(tid).fillna(False).to_numpy(dtype=bool)
+    return les.astype(bool).reindex(tid, fill_value=False).to_numpy(dtype=bool)
 
 
 def run(state) -> None:
