@@ -115,5 +115,12 @@ fi
 
 say "ruff"
 "$venv/bin/ruff" check .
-say "pytest"
+if [ "$#" -eq 0 ]; then
+  # the whole suite: one pytest-xdist worker per core, at most 4 (each worker runs its own
+  # Xvfb and napari; 2 workers take the suite from ~10.5 to ~6.7 min on a 2-core machine)
+  workers=$(nproc 2>/dev/null || echo 1)
+  [ "$workers" -gt 4 ] && workers=4
+  [ "$workers" -gt 1 ] && set -- -n "$workers"
+fi
+say "pytest $*"
 exec "$venv/bin/python" -m pytest "$@"
