@@ -59,7 +59,7 @@ def test_bad_inputs_exit_2_and_write_nothing(image_file, tmp_path, capsys):
                  "--model", str(tmp_path / "x.pth")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert segment(image, out, "--workers", "-1") == 2
-    assert "Parallel workers (workers) must be between 0 and 64" in capsys.readouterr().err
+    assert "--workers: -1 is outside [0, 64]" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -104,9 +104,9 @@ def test_numbers_are_strict(image_file, tmp_path, option, capsys):
 
 @pytest.mark.parametrize(("option", "message"), [
     (("--pixel-size-um", "0"), "--pixel-size-um: 0 is outside (0, 1000]"),
-    (("--diameter-um", "0"), "Nucleus diameter (nucleus_diameter_um) must be between 1 and 100 µm"),
-    (("--expansion-um", "-1"), "Cell expansion (max_expansion_um) must be between 0 and 50 µm"),
-    (("--tile-size", "64"), "Tile size (tile_size) must be between 128 and 8192 px"),
+    (("--diameter-um", "0"), "--diameter-um: 0 is outside [1, 100]"),
+    (("--expansion-um", "-1"), "--expansion-um: -1 is outside [0, 50]"),
+    (("--tile-size", "64"), "--tile-size: 64 is outside [128, 8192]"),
     (("--flow-threshold", "0.8"), "--flow-threshold: option(s) of the other method"),
     (("--overlap", "-3"), "--overlap: -3 is outside [0, 4096]"),
 ])

@@ -1,9 +1,18 @@
-"""Options shared by ``proteins``, ``score`` and ``stats`` (argparse only: no heavy imports)."""
+"""Options shared by ``proteins``, ``score`` and ``stats`` (argparse only: no heavy imports).
+
+Options the Proteins dock shows too are built from its parameter dataclasses
+(:mod:`..core.proteomics.options`), so each default, range and help text is written
+once; where the command line spells an option differently (``--min-valid`` as a
+fraction, ``--impute`` alone meaning downshift, ``--aggregate top3``) its default is
+read from the same dataclass.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from ..core.proteomics.options import ProcessOptions, ReadOptions
+from ._params import add_params
 from ._safety import float_range
 
 LAYOUTS = ("diann_pg_matrix", "diann_report", "diann_pr_matrix", "alphadia",
@@ -16,39 +25,37 @@ def add_reading(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("reading the protein table")
     g.add_argument("--format", choices=LAYOUTS, default=None,
                    help="force the layout (recognised from the content by default)")
-    g.add_argument("--q-value", type=float_range(0, 1), default=0.01,
-                   help="precursor / protein-group q-value limit of long reports (0.01)")
-    g.add_argument("--log2", choices=("auto", "yes", "no"), default="auto",
-                   help="are the values already log2? auto (default) decides from the values "
-                        "and says so; the choice is written into the outputs' metadata")
+    add_params(g, ReadOptions, exclude=("aggregate",))
     g.add_argument("--aggregate", choices=("top3",), default=None,
                    help="precursor-level report without a protein-group quantity: aggregate "
                         "precursors per protein group (mean of the 3 most intense)")
-    g.add_argument("--keep-contaminants", action="store_true",
-                   help="keep contaminant groups (CON__, Cont_, contam_, MaxQuant flags) and "
-                        "MaxQuant 'only identified by site' groups")
-    g.add_argument("--keep-decoys", action="store_true",
-                   help="keep decoy groups (REV__, rev_, DECOY_, Reverse = +)")
 
 
 def add_processing(parser: argparse.ArgumentParser) -> None:
     """Normalisation, valid-value filter and imputation."""
     g = parser.add_argument_group("processing")
-    g.add_argument("--normalise", choices=("median", "quantile", "none"), default="median",
-                   help="per-sample normalisation of log2 values (median)")
+    add_params(g, ProcessOptions, exclude=("min_valid_pct", "impute", "min_members"))
     g.add_argument("--no-normalise", action="store_true", help="same as --normalise none")
-    g.add_argument("--min-valid", type=float_range(0, 1), default=0.7,
+    min_valid = ProcessOptions.min_valid_pct / 100
+    g.add_argument("--min-valid", type=float_range(0, 1), default=min_valid,
                    help="keep proteins measured in this fraction of the samples of at least "
-                        "one group (default 0.7; see --valid-filter)")
-    g.add_argument("--valid-filter", choices=("group", "global"), default="group",
-                   help="group (default): in at least one group of --valid-groups; global: "
-                        "of all samples")
-    g.add_argument("--valid-groups", default="class",
-                   help="sample annotation(s) defining the groups, comma-separated (class)")
-    g.add_argument("--impute", nargs="?", const="downshift", default="none",
-                   choices=("none", "downshift", "knn"),
-                   help="fill missing values (marked in the output): downshift (Perseus; "
-                        "also --impute alone) or knn; none by default")
+                        f"one group (default {min_valid:g}; see --valid-filter)")
+    impute = _info(ProcessOptions, "impute")
+    g.add_argument("--impute", nargs="?", const="downshift", default=ProcessOptions.impute,
+                   choices=impute.choices,
+                   help=f"{impute.help} (--impute alone: downshift); default "
+                        f"{ProcessOptions.impute}")
+
+
+def add_min_members(parser: argparse.ArgumentParser) -> None:
+    """``--min-members``: the Proteins dock's 'Min. members per score'."""
+    add_params(parser, ProcessOptions, only=("min_members",))
+
+
+def _info(cls: type, name: str):
+    from ..core.params import param_fields
+
+    return next(info for f, info in param_fields(cls) if f.name == name)
 
 
 def read_kwargs(args: argparse.Namespace) -> dict:
@@ -64,7 +71,7 @@ def processing_params(args: argparse.Namespace):
 
     return ProcessingParams(log2="auto", normalise="none" if args.no_normalise else
                             args.normalise, min_valid=args.min_valid,
-                            valid_mode=args.valid_filter, valid_groups=args.valid_groups,
+                            valid_mode=args.valid_mode, valid_groups=args.valid_groups,
                             impute=args.impute)
 
 

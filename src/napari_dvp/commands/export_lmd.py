@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -20,7 +21,15 @@ _NEGATIVE_VALUE = re.compile(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the options of ``export-lmd``."""
+    """Declare the options of ``export-lmd``.
+
+    The options the LMD dock shows too (regions, wells, cut shapes, format, loss limit)
+    come from the dock's parameter dataclasses in :mod:`..core.lmd.options`, so each
+    default, range and help text is written once.
+    """
+    from ..core.lmd.options import CutParams, RegionParams, WellParams
+    from ._params import add_params
+
     parser._negative_number_matcher = _NEGATIVE_VALUE  # see above
     src = parser.add_argument_group("cells (one of --labels / --detections)")
     src.add_argument("--labels", default=None, help="labels image (.tif/.ome.tif/.zarr)")
@@ -47,9 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "epidermis,blister; 'all' for every class")
     reg.add_argument("--sample-per", default="class", choices=["class", "polygon"],
                      help="one sample per region class (default) or per polygon")
-    reg.add_argument("--max-piece-um2", type=float_range(0, 1e12), default=0.0,
-                     help="cut region samples into pieces of at most this area, µm² "
-                          "(default 0: each region in one piece)")
+    add_params(reg, RegionParams)
     cal = parser.add_argument_group("calibration (one of --calibration / points in a GeoJSON)")
     cal.add_argument("--calibration", default=None,
                      help='three calibration marks in image pixels: "r1,c1;r2,c2;r3,c3"')
@@ -64,36 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="PALM only: the stage positions (µm, as PALMRobo shows them) of marks "
                           "1-3; the elements are written in absolute stage µm through them")
     wells = parser.add_argument_group("wells")
-    wells.add_argument("--plate", default="384", choices=["384", "96", "strip8"],
-                       help="collector (default 384-well plate)")
-    wells.add_argument("--skip-outer", action="store_true",
-                       help="leave the outer rows and columns of the plate empty")
-    wells.add_argument("--every-other", action="store_true",
-                       help="use every other row and column (a free well between samples)")
-    wells.add_argument("--fill-order", default="row", choices=["row", "column", "serpentine"],
-                       help="order in which wells are filled (default row)")
-    wells.add_argument("--wells", default=None, metavar="A1,A3,...",
-                       help="use exactly these wells, in this order")
+    add_params(wells, WellParams)
     wells.add_argument("--sample-wells", default=None, metavar="S=W[,S=W...]|CSV",
                        help="chosen wells per sample (id, or region name of a region sample): "
                             "inline 'S001=B2,epidermis=C3' or a CSV with columns sample,well")
     shp = parser.add_argument_group("cut shapes")
-    shp.add_argument("--dilate-um", type=float_range(0, 100), default=1.0,
-                     help="margin cut around each cell, µm (default 1)")
-    shp.add_argument("--max-intrusion-um", type=float_range(0, 100), default=0.5,
-                     help="the margin enters an unselected neighbouring cell by at most this, "
-                          "µm (default 0.5)")
+    add_params(shp, CutParams)  # also --format and --max-loss
     shp.add_argument("--no-intrusion-limit", action="store_true",
                      help="let the margin run into unselected neighbours")
-    shp.add_argument("--simplify-um", type=float_range(0, 100), default=0.3,
-                     help="outline simplification tolerance, µm (default 0.3)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", required=True, help="output folder (created atomically)")
-    out.add_argument("--format", dest="fmt", default="leica", choices=["leica", "palm"],
-                     help="leica (XML, default) or palm (Zeiss PALM elements .txt)")
-    out.add_argument("--max-loss", type=float_range(0, 100), default=5.0, metavar="PERCENT",
-                     help="stop when a sample would lose more than this share of its planned "
-                          "cells (default 5)")
     out.add_argument("--accept-loss", action="store_true",
                      help="export even when a sample loses more than --max-loss (the manifest "
                           "and lost_cells.csv list what was cut)")
@@ -215,8 +202,8 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
     import pandas as pd
 
     from ..core.errors import DvpInputError
-    from ..core.lmd import Calibration, ExportOptions, export_lmd, parse_marks, plan_from_table
-    from ..core.lmd.collectors import apply_sample_wells, parse_well_list
+    from ..core.lmd import Calibration, export_lmd, parse_marks, plan_from_table
+    from ..core.lmd.collectors import apply_sample_wells
     from ..core.lmd.plan import combine_plans, read_selection
     from ..core.lmd.qupath import annotation_samples, detection_samples, detections_to_labels
     from ..core.lmd.shapes import label_centroids
@@ -235,11 +222,13 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
                     (args.selection, "selection"), (args.regions, "regions")):
         if p and not Path(p).exists():
             raise DvpInputError(f"{what} file {p} does not exist")
-    for value, flag in ((args.dilate_um, "--dilate-um"), (args.simplify_um, "--simplify-um"),
-                        (args.max_piece_um2, "--max-piece-um2 (0 = whole regions)"),
-                        (args.max_loss, "--max-loss"),
-                        (args.max_intrusion_um, "--max-intrusion-um")):
-        _check_number(value, flag)
+    from ..core.lmd.options import CutParams, RegionParams, WellParams
+    from ._params import params_from_args
+
+    # the ranges were checked while parsing; the dataclasses check again for Python callers
+    region_params = params_from_args(RegionParams, args)
+    well_params = params_from_args(WellParams, args)
+    cut_params = params_from_args(CutParams, args)
     _check_number(args.pixel_size_um, "--pixel-size-um", positive=True, allow_none=True)
     if args.image_size and not args.detections:
         raise DvpInputError("--image-size is for --detections; the labels image has its size")
@@ -313,18 +302,14 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
     if names:
         plans.append(annotation_samples(region_feats, names, px, per=args.sample_per,
                                         image_shape=labels.shape,
-                                        max_piece_um2=args.max_piece_um2 or None, cells=cells))
+                                        max_piece_um2=region_params.max_piece_um2 or None,
+                                        cells=cells))
     plan = combine_plans(*plans)
     if args.sample_wells:
         plan = apply_sample_wells(plan, _sample_wells(args.sample_wells))
-    custom = parse_well_list(args.wells) if args.wells else ()
-    opts = ExportOptions(fmt=args.fmt, plate="custom" if custom else args.plate,
-                         custom_wells=custom, skip_outer=args.skip_outer,
-                         every_other=args.every_other, fill_order=args.fill_order,
-                         dilate_um=args.dilate_um, simplify_um=args.simplify_um,
-                         max_intrusion_um=None if args.no_intrusion_limit
-                         else args.max_intrusion_um,
-                         max_loss=min(args.max_loss, 100) / 100, accept_loss=args.accept_loss)
+    opts = cut_params.options(well_params, accept_loss=args.accept_loss)
+    if args.no_intrusion_limit:
+        opts = dataclasses.replace(opts, max_intrusion_um=None)
     check_table_names(plan, "the sample plan")
     cal = Calibration(marks, px, stage_um=stage)
     res = export_lmd(labels, plan, cal, out_dir, opts, detections=detections)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 
 from ._proteomics_args import (
+    add_min_members,
     add_processing,
     add_reading,
     processing_params,
     read_kwargs,
     reading_lines,
 )
-from ._safety import add_overwrite, float_range, int_range
+from ._safety import add_overwrite, float_range
 
 NAME = "score"
 HELP = ("match MS runs to LMD samples and score every sample (interferon / JAK-STAT gene "
@@ -32,9 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mean_z (default), or decoupler's ulm / zscore")
     parser.add_argument("--min-coverage", type=float_range(0, 1), default=0.1,
                         help="minimum fraction of a set's genes found (default 0.1)")
-    parser.add_argument("--min-members", type=int_range(1, 10000), default=5,
-                        help="score a set in a sample only when this many of its member "
-                             "proteins have a value there (default 5); else blank, with why")
+    add_min_members(parser)
     parser.add_argument("--proteins", default="",
                         help="comma-separated genes/protein ids to add as z-score columns")
     parser.add_argument("--h5ad", default=None, help="also write the processed AnnData here")

@@ -39,10 +39,31 @@ export
 
 from __future__ import annotations
 
-from .calibration import Calibration, parse_marks
-from .collectors import Collector, make_collector
-from .export import ExportOptions, ExportResult, LmdLossError, export_lmd
-from .plan import PlanOptions, plan_from_table, plan_samples, region_samples
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .calibration import Calibration, parse_marks
+    from .collectors import Collector, make_collector
+    from .export import ExportOptions, ExportResult, LmdLossError, export_lmd
+    from .plan import PlanOptions, plan_from_table, plan_samples, region_samples
+
+#: where each public name lives; imported on first use, so that the light
+#: :mod:`.options` (read by ``napari-dvp export-lmd --help``) does not pull numpy in
+_EXPORTS = {
+    "Calibration": ".calibration",
+    "Collector": ".collectors",
+    "ExportOptions": ".export",
+    "ExportResult": ".export",
+    "LmdLossError": ".export",
+    "PlanOptions": ".plan",
+    "export_lmd": ".export",
+    "make_collector": ".collectors",
+    "parse_marks": ".calibration",
+    "plan_from_table": ".plan",
+    "plan_samples": ".plan",
+    "region_samples": ".plan",
+}
 
 __all__ = [
     "Calibration",
@@ -58,3 +79,11 @@ __all__ = [
     "plan_samples",
     "region_samples",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value

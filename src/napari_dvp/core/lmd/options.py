@@ -1,7 +1,8 @@
 """The LMD dock's parameters, declared once with :func:`~napari_dvp.core.params.param`.
 
-Three small dataclasses give the dock its forms (``_qt/_forms.ParamsForm``)
-and turn into the core's own options: :class:`PlanParams` ->
+Small dataclasses give the dock its forms (``_qt/_forms.ParamsForm``) and
+``napari-dvp export-lmd`` its options (``commands/_params.add_params``), and
+turn into the core's own options: :class:`PlanParams` ->
 :class:`~.plan.PlanOptions`, :class:`WellParams` -> a
 :class:`~.collectors.Collector`, :class:`CutParams` (+ wells) ->
 :class:`~.export.ExportOptions`. Their defaults are those of the core options
@@ -86,7 +87,7 @@ class WellParams:
     fill_order: str = param("row", label="Fill order", choices=("row", "column", "serpentine"),
                             help="Order in which the wells are filled")
     custom_wells: tuple[str, ...] = param(
-        (), label="Only these wells",
+        (), label="Only these wells", flag="wells",
         help="Use exactly these wells in this order, e.g. 'A1, A3, B5' (empty: the plate)")
 
     def __post_init__(self) -> None:
@@ -106,7 +107,7 @@ class WellParams:
 class CutParams:
     """The file format and how the cut shapes are made from the cells."""
 
-    fmt: str = param("leica", label="Format", choices=("leica", "palm"),
+    fmt: str = param("leica", label="Format", choices=("leica", "palm"), flag="format",
                      help="Leica LMD XML, or Zeiss PALM elements (needs the stage positions "
                           "of the three marks)")
     dilate_um: float = param(1.0, label="Margin around cells", unit="µm", min=0, max=100,
@@ -118,8 +119,9 @@ class CutParams:
                                step=0.1, help="Outline simplification tolerance")
     max_loss_percent: float = param(
         5.0, label="Max. cells lost per sample", unit="%", min=0, max=100, step=1,
-        help="Stop (and ask) when a sample would lose more than this share of its planned "
-             "cells")
+        flag="max-loss",
+        help="Stop when a sample would lose more than this share of its planned cells (the "
+             "dock then asks; the command line needs --accept-loss)")
 
     def __post_init__(self) -> None:
         check_params(self)

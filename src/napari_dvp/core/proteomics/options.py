@@ -22,7 +22,8 @@ class ReadOptions:
                            "says so; yes/no state it (never logged twice)")
     keep_contaminants: bool = param(False, label="keep contaminants",
                                     help="Keep contaminant groups (CON__, Cont_, contam_, "
-                                         "MaxQuant flags) instead of removing them")
+                                         "MaxQuant flags) and MaxQuant 'only identified by "
+                                         "site' groups instead of removing them")
     keep_decoys: bool = param(False, label="keep decoys",
                               help="Keep decoy groups (REV__, rev_, DECOY_) instead of "
                                    "removing them")
@@ -51,6 +52,7 @@ class ProcessOptions:
     """Valid-value filter, normalisation, imputation and pathway-score coverage."""
 
     valid_mode: str = param("group", label="Valid values", choices=("group", "global"),
+                            flag="valid-filter",
                             help="group: a protein is kept when measured in N % of the "
                                  "samples of at least one class (keeps markers of minority "
                                  "cell types); global: N % of all samples")
