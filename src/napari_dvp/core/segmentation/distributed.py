@@ -48,12 +48,34 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
         return
     n = max(1, int(workers or 1))
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    with (LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+    # the worker processes share our stderr and configure their logging when they import
+    # distributed: without this they log their teardown ("Received 'close-stream'", or an
+    # ERROR with a traceback when the scheduler is gone before their heartbeat)
+    # after an interrupt, below the one line the command prints
+    with (_environ(DASK_LOGGING__DISTRIBUTED="critical"),
+          LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                        # dashboard on a free local port: None still binds :8787 here, which
                        # fails when another cluster runs on this machine
                        dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster,
           Client(cluster) as client):
         yield client
+
+
+@contextlib.contextmanager
+def _environ(**values: str):
+    """Set environment variables (inherited by the processes started inside) and restore them."""
+    import os
+
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class DistributedRunner:
