@@ -207,11 +207,18 @@ def test_click_every_slide_control(make_napari_viewer, qtbot, clicker, dialogs, 
 def test_pixel_size_set_once_is_used_everywhere(make_napari_viewer, qtbot, clicker, dialogs,
                                                 errors, sample, tmp_path, capsys):
     """The issue's check: a slide without a pixel size, set once in the Slide dock by typing;
-    the Review dock and ``napari-dvp measure`` then use that value."""
+    the Review, Segment and LMD docks, ``napari-dvp measure`` and ``export-lmd`` then use
+    that value."""
+    from napari_dvp._qt.lmd.regions import lmd_pixel_um
+    from napari_dvp._qt.segmentation.widget import SegmentWidget
+    from napari_dvp.core.errors import DvpInputError
+
     scan = tmp_path / "scan.tif"
     tifffile.imwrite(scan, sample.image, photometric="minisblack")
     viewer = make_napari_viewer(show=True)
     slide_dock, review = docked(viewer, qtbot)
+    segment = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(segment, name="Segment", tabify=True)
     dialogs.open(scan)
     clicker(slide_dock, check_all=False).click("Open slide")
     # the cells, as Segment leaves them: on the slide's (assumed) scale
@@ -224,6 +231,9 @@ def test_pixel_size_set_once_is_used_everywhere(make_napari_viewer, qtbot, click
         return cell_table_of(cells).set_index("cell_id")["area_um2"]
 
     assert "⚠" in review.picker.note.text() and "0.5 µm assumed" in review.picker.note.text()
+    assert "pixel size 0.5 µm assumed" in segment.slide_line.text()
+    with pytest.raises(DvpInputError, match="needs the true pixel size"):
+        lmd_pixel_um(viewer)  # the LMD refuses an assumed value
     review._dock().raise_()
     review_clicks.click("Find suspicious cells",
                         wait_until=lambda: "area_um2" in cells.features.columns)
@@ -237,6 +247,8 @@ def test_pixel_size_set_once_is_used_everywhere(make_napari_viewer, qtbot, click
     assert current_slide(viewer).pixel.source == "user"
     assert tuple(cells.scale) == pytest.approx((0.325, 0.325))
     assert "pixel size 0.325 µm (set by you)" in review.picker.note.text()
+    assert "pixel size 0.325 µm (set by you)" in segment.slide_line.text()
+    assert lmd_pixel_um(viewer) == pytest.approx(0.325)
 
     # Review measures again with it (the table was measured at the old value)
     review._dock().raise_()
@@ -256,5 +268,15 @@ def test_pixel_size_set_once_is_used_everywhere(make_napari_viewer, qtbot, click
 
     cli = pd.read_csv(out).set_index("cell_id")["area_um2"]
     np.testing.assert_allclose(cli[areas().index].to_numpy(), areas().to_numpy(), rtol=1e-3)
+    # export-lmd reads it from the same file, by the same rule
+    import json
+
+    sel = tmp_path / "selection.csv"
+    sel.write_text(f"cell_id,sample\n{cid},S1\n")
+    lmd = tmp_path / "lmd"
+    assert main(["export-lmd", "--labels", str(saved), "--selection", str(sel),
+                 "--calibration", "5,5;5,250;250,128", "--out", str(lmd)]) == 0
+    assert json.loads((lmd / "lmd_export.json").read_text())["pixel_size_um"] == \
+        pytest.approx(0.325)
     dialogs.done()
     assert not errors

@@ -52,8 +52,7 @@ def _reader_registered() -> bool:
 
 def test_viewer_open_uses_plugin(make_napari_viewer, slide):
     viewer = make_napari_viewer()
-    if not _reader_registered():
-        pytest.skip("reader napari-dvp.read_image is not in napari.yaml yet (lead registers it)")
+    assert _reader_registered(), "napari.yaml must register napari-dvp.read_image"
     path, _ = slide
     viewer.open(str(path), plugin="napari-dvp")
     assert [lay.name for lay in viewer.layers] == NAMES
@@ -117,8 +116,7 @@ def test_labels_writer_round_trip(tmp_path, make_napari_viewer):
 
 def test_layer_save_through_napari(tmp_path, make_napari_viewer):
     viewer = make_napari_viewer()
-    if not _reader_registered():
-        pytest.skip("napari-dvp is not in napari.yaml yet (lead registers it)")
+    assert _reader_registered(), "napari.yaml must register napari-dvp.read_image"
     lab = np.zeros((64, 80), np.uint16)
     lab[5:20, 5:30] = 3
     layer = viewer.add_labels(lab, name="cells", metadata={"pixel_size_um": 0.65})

@@ -208,6 +208,7 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
     from ..core.lmd.qupath import annotation_samples, detection_samples, detections_to_labels
     from ..core.lmd.shapes import label_centroids
     from ..core.names import check_table_names
+    from ..core.slide.model import pixel_size_rule
 
     if bool(args.labels) == bool(args.detections):
         raise DvpInputError("give the cells either as --labels (napari-dvp labels image) or as "
@@ -243,10 +244,9 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
     detections = None
     if args.labels:
         data, px_file = _read_labels(Path(args.labels))
-        px = args.pixel_size_um if args.pixel_size_um is not None else px_file
-        if not px:
-            raise DvpInputError(f"{Path(args.labels).name} does not record its pixel size; "
-                                "give --pixel-size-um")
+        # the one rule (core.slide.model); cutting tissue needs a measured value
+        px = pixel_size_rule(args.pixel_size_um, px_file).require(
+            "Cutting cells with the laser", Path(args.labels).name)
         from ..core.limits import check_memory
         from ..core.slide import check_label_ids
 
@@ -257,10 +257,8 @@ def _run(args: argparse.Namespace, out_dir: Path) -> int:
         check_label_ids(np.unique(labels), Path(args.labels).name)  # before any per-id array
         region_feats = _read_features(args.regions, labels.shape) if args.regions else []
     else:
-        if args.pixel_size_um is None:
-            raise DvpInputError("GeoJSON holds no pixel size; give --pixel-size-um with "
-                                "--detections")
-        px = args.pixel_size_um
+        px = pixel_size_rule(args.pixel_size_um).require(
+            "Cutting QuPath detections with the laser", "a GeoJSON file")
         det_feats = _read_features(args.detections, outside="keep")
         region_feats = _read_features(args.regions, outside="keep") if args.regions else []
         shape = (_image_size(args.image_size) if args.image_size
