@@ -154,16 +154,24 @@ def read_leica_xml(path: str | os.PathLike[str]) -> LeicaXml:
                                     f"{n_xy // 2} points; the file is damaged, export it again")
             n = int(count)
             pts = np.zeros((n, 2), dtype=np.int64)
+            given = np.zeros((n, 2), dtype=np.int64)  # how often each X_k / Y_k occurs
             well = None
             for el in child:
                 mm = _XY.match(el.tag)
                 if mm:
                     k = int(mm.group(2)) - 1
                     if 0 <= k < n:
-                        pts[k, 0 if mm.group(1) == "X" else 1] = _coordinate(
-                            el.text, f"{tag}/{el.tag}", name)
+                        axis = 0 if mm.group(1) == "X" else 1
+                        pts[k, axis] = _coordinate(el.text, f"{tag}/{el.tag}", name)
+                        given[k, axis] += 1
                 elif el.tag == "CapID":
                     well = (el.text or "").strip() or None
+            if n and not (given == 1).all():  # e.g. one X_1 repeated instead of X_1 … X_n
+                k, axis = np.argwhere(given != 1)[0]
+                raise DvpInputError(
+                    f"{name}: {tag} gives {'XY'[axis]}_{k + 1} {given[k, axis]} times (each of "
+                    f"its {n} points needs exactly one X and one Y); the file is damaged, "
+                    "export it again")
             shapes.append(pts)
             wells.append(well)
     if seen < 6:

@@ -53,7 +53,7 @@ def read_index(folder: str | os.PathLike[str], name: str = INDEX,
                             "folder you saved the project to")
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError, OSError):
+    except (ValueError, UnicodeDecodeError, OSError, RecursionError):  # deep nesting too
         raise DvpInputError(f"{path} is damaged (not readable JSON); restore the project "
                             "from a backup") from None
     if not isinstance(index, dict) or index.get("format") != kind:
