@@ -112,14 +112,24 @@ def main(out: str, size: str = "1920x1080", tissue: int = 768) -> None:
     QTest.qWait(300)
     viewer.reset_view()
     scroll = dock.findChild(QScrollArea)
-    scroll.ensureWidgetVisible(dock.export.form.native, 0, 0)
-    scroll.ensureWidgetVisible(dock.calibration.qupath_btn, 0, 40)
+    scroll.ensureWidgetVisible(dock.export.progress, 0, 10)
     QTest.qWait(500)
     window.grab().save(out)
+
+    # what a user would notice: the marks' section and the whole stage table are on screen
+    stage = dock.calibration.stage
+    rows = sum(stage.rowHeight(r) for r in range(3))
+    need = stage.horizontalHeader().height() + rows + 2 * stage.frameWidth()
+    port = scroll.viewport()
+    top = dock.calibration.qupath_btn.mapTo(port, dock.calibration.qupath_btn.rect().topLeft())
+    shown = 0 <= top.y() and dock.export.export_btn.mapTo(port, dock.export.export_btn.rect()
+                                                           .bottomLeft()).y() <= port.height()
     print(f"wrote {out}: {len(dock.table.plan())} samples, marks {cal.marks_rc.tolist()}, "
-          f"stage {dock.calibration.stage_um().tolist()}; "
-          f"{dock.calibration.status.text()}")
+          f"stage {dock.calibration.stage_um().tolist()}; {dock.calibration.status.text()} "
+          f"stage table {stage.height()} px high, its 3 rows need {need} px; "
+          f"marks to Export… on screen: {shown}")
     viewer.close()
+    sys.exit(0 if shown and stage.height() >= need else 1)
 
 
 if __name__ == "__main__":
