@@ -305,6 +305,11 @@ def test_palm_needs_the_stage_positions(lmd, qtbot, clicker, dialogs, errors, tm
     np.testing.assert_allclose(dock.calibration.marks(), marks - 0.5)
     dock.export.form.fmt.value = "palm"
     assert dock.calibration.stage.isVisibleTo(dock)
+    # all three marks' rows are on screen, none hidden behind a scroll bar
+    table = dock.calibration.stage
+    qtbot.waitUntil(lambda: table.height() > 0)
+    rows = sum(table.rowHeight(i) for i in range(3)) + table.horizontalHeader().height()
+    assert table.viewport().height() + table.horizontalHeader().height() >= rows - 2
     # no stage positions: one clear line, no folder asked, nothing written
     click.click("Export…", allow_error="stage positions")
     assert [e for e in errors if "stage positions" in e] and not dialogs.asked[1:]

@@ -13,13 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from qtpy.QtCore import Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
+    QAbstractScrollArea,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -71,7 +73,11 @@ class CalibrationBox(QWidget):
         self.stage.setVerticalHeaderLabels(["Mark 1", "Mark 2", "Mark 3"])
         self.stage.setToolTip("PALM only: where each mark is on the stage (µm), read off PALMRobo")
         self.stage.horizontalHeader().setStretchLastSection(True)
-        self.stage.setFixedHeight(3 * 26 + 28)
+        # as tall as its three rows under the viewer's style (a fixed 3 x 26 + 28 px cut
+        # the third mark off under napari's 30 px rows)
+        self.stage.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
+        self.stage.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.stage.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.stage_label = QLabel("Stage positions of the marks (PALM):")
         lay.addLayout(row)
         lay.addWidget(self.qupath_class)
