@@ -150,3 +150,38 @@ def test_cli_exports(data, tmp_path):
     assert st.get("MDE1b").pixel_size_um == pytest.approx(0.5)
     p = progress(st).set_index("slide")
     assert p.loc["MDE1b", "segmented"] and p.loc["MDE1b", "classified"]
+
+
+@pytest.mark.gui
+@pytest.mark.filterwarnings("ignore:Call to deprecated class Scaler:DeprecationWarning")
+@pytest.mark.filterwarnings("ignore:zarr v3 autosharding:UserWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_export_opens_in_napari_spatialdata(data, tmp_path, qtbot):
+    """The scverse viewer shows the exported slide: image, cells and regions, in µm.
+
+    napari-spatialdata needs spatialdata (hence the older dask): it runs in the separate
+    environment of docs/study.md and skips here when absent."""
+    sd = pytest.importorskip("spatialdata")
+    nsd = pytest.importorskip("napari_spatialdata")
+    from napari_dvp.core.study.interop import write_spatialdata
+    from napari_dvp.core.study.slides import slide_data
+
+    study, ps = data["study"], data["ps"]
+    back = sd.read_zarr(write_spatialdata(study, tmp_path / "study.zarr", ps=ps))
+    slide = study.names()[0]
+    view = nsd.Interactive(back, headless=True)
+    try:
+        for element in (f"{slide}_image", f"{slide}_labels", f"{slide}_regions"):
+            view.add_element(element, slide)  # loads in a thread of napari-spatialdata
+            qtbot.waitUntil(lambda e=element: e in [la.name for la in view._viewer.layers],
+                            timeout=60_000)
+        labels, _ = slide_data(study, slide)
+        shown = view.get_layer(f"{slide}_labels")
+        assert np.array_equal(np.asarray(shown.data), labels)
+        # the labels sit on the slide's micrometre grid, as the image does
+        px = study.get(slide).pixel_size_um
+        assert shown.extent.world[1][-1] == pytest.approx(labels.shape[1] * px, rel=0.02)
+        assert len(view.get_layer(f"{slide}_regions").data) >= 2
+    finally:
+        view._viewer.close()
