@@ -23,19 +23,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import napari
 import numpy as np
+from _sample_workspace import open_sample
 from qtpy.QtTest import QTest
 from qtpy.QtWidgets import QDockWidget, QScrollArea
 
-from napari_dvp._qt._common import set_cell_table
 from napari_dvp._qt.lmd import calibration as calibration_module
-from napari_dvp.core.synthetic import make_sample
 
-DOCKS = ["Slide", "Segment cells", "Review segmentation", "Regions", "Gating",
-         "Cell classifier", "LMD export", "Proteins on tissue", "Project"]
-COLORMAPS = {"DAPI": "blue", "panCK": "green", "CD8": "magenta", "CD163": "yellow",
-             "pSTAT1": "cyan"}
 GROUPS = [("keratinocyte", "epidermis"), ("CD8 T cell", "dermis"), ("macrophage", "dermis")]
 
 
@@ -58,24 +52,8 @@ def _stage_um(marks_rc: np.ndarray, px: float) -> np.ndarray:
 
 def main(out: str, size: str = "1920x1080", tissue: int = 768) -> None:
     width, height = (int(v) for v in size.split("x"))
-    s = make_sample(tissue)
+    viewer, s, _cells, docks = open_sample(tissue, classified=True)
     px = s.pixel_size_um
-    viewer = napari.Viewer(show=True)
-    meta = {"slide": "TEN_biopsy.ome.tif", "pixel_size_um": px, "pixel_size_source": "file"}
-    for k, name in enumerate(s.channel_names):
-        viewer.add_image(s.image[k], name=name, colormap=COLORMAPS.get(name, "gray"),
-                         blending="additive", scale=(px, px), units=("um", "um"),
-                         metadata=dict(meta))
-    table = s.cells[["cell_id", "centroid_row", "centroid_col"]].copy()
-    table["area_um2"] = np.bincount(s.labels.ravel())[table["cell_id"].to_numpy()] * px ** 2
-    table["class"] = s.cells["true_class"].astype(str).to_numpy()
-    table["region"] = s.cells["true_region"].astype(str).to_numpy()
-    cells = viewer.add_labels(s.labels, name="cells", scale=(px, px), units=("um", "um"),
-                              metadata={"slide": meta["slide"]}, opacity=0.25)
-    set_cell_table(cells, table, step="classify")
-    docks = {}
-    for name in DOCKS:
-        _, docks[name] = viewer.window.add_plugin_dock_widget("napari-dvp", name)
     dock = docks["LMD export"]
     window = viewer.window._qt_window
     window.showNormal()

@@ -16,21 +16,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import napari
-import numpy as np
 import shapely
+from _sample_workspace import open_sample
 from qtpy.QtCore import QEvent, QPoint, QPointF, Qt
 from qtpy.QtGui import QMouseEvent
 from qtpy.QtTest import QTest
 from qtpy.QtWidgets import QApplication, QDockWidget
 
-from napari_dvp._qt._common import set_cell_table
-from napari_dvp.core.synthetic import make_sample, regions_geojson
-
-DOCKS = ["Slide", "Segment cells", "Review segmentation", "Regions", "Gating",
-         "Cell classifier", "LMD export", "Proteins on tissue", "Project"]
-COLORMAPS = {"DAPI": "blue", "panCK": "green", "CD8": "magenta", "CD163": "yellow",
-             "pSTAT1": "cyan"}
+from napari_dvp.core.synthetic import regions_geojson
 
 
 def _mouse(widget, kind, pos: QPoint, button=Qt.MouseButton.LeftButton) -> None:
@@ -61,23 +54,9 @@ def _draw(viewer, world_rc) -> None:
 
 def main(out: str, size: str = "1920x1080", tissue: int = 768) -> None:
     width, height = (int(v) for v in size.split("x"))
-    s = make_sample(tissue)
+    viewer, s, _cells, docks = open_sample(tissue)
     px = s.pixel_size_um
-    viewer = napari.Viewer(show=True)
-    meta = {"slide": "TEN_biopsy.ome.tif", "pixel_size_um": px, "pixel_size_source": "file"}
-    for k, name in enumerate(s.channel_names):
-        viewer.add_image(s.image[k], name=name, colormap=COLORMAPS.get(name, "gray"),
-                         blending="additive", scale=(px, px), units=("um", "um"),
-                         metadata=dict(meta))
-    table = s.cells[["cell_id", "centroid_row", "centroid_col"]].copy()
-    table["area_um2"] = np.bincount(s.labels.ravel())[table["cell_id"].to_numpy()] * px ** 2
-    cells = viewer.add_labels(s.labels, name="cells", scale=(px, px), units=("um", "um"),
-                              metadata={"slide": meta["slide"]}, opacity=0.25)
-    set_cell_table(cells, table, step="segmentation")
-    dock = None
-    for name in DOCKS:
-        _, widget = viewer.window.add_plugin_dock_widget("napari-dvp", name)
-        dock = widget if name == "Regions" else dock
+    dock = docks["Regions"]
     window = viewer.window._qt_window
     window.resize(width, height)
     QTest.qWait(300)

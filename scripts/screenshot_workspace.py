@@ -15,39 +15,19 @@ from __future__ import annotations
 
 import sys
 
-import napari
-import numpy as np
+from _sample_workspace import DOCKS as BASE_DOCKS
+from _sample_workspace import open_sample
 from qtpy.QtTest import QTest
 from qtpy.QtWidgets import QDockWidget, QTabBar
 
-from napari_dvp._qt._common import set_cell_table
 from napari_dvp._qt._workspace import STEPS
-from napari_dvp.core.synthetic import make_sample
 
-DOCKS = ["Slide", "Segment cells", "Review segmentation", "Regions", "Gating",
-         "Cell classifier", "LMD export", "Proteins on tissue", "Project", "Study"]
-COLORMAPS = {"DAPI": "blue", "panCK": "green", "CD8": "magenta", "CD163": "yellow",
-             "pSTAT1": "cyan"}
+DOCKS = (*BASE_DOCKS, "Study")
 
 
 def main(out: str, size: str = "1920x1080", front: str = "Slide", tissue: int = 768) -> None:
     width, height = (int(v) for v in size.split("x"))
-    s = make_sample(tissue)
-    px = s.pixel_size_um
-    viewer = napari.Viewer(show=True)
-    meta = {"slide": "TEN_biopsy.ome.tif", "pixel_size_um": px, "pixel_size_source": "file"}
-    for k, name in enumerate(s.channel_names):
-        viewer.add_image(s.image[k], name=name, colormap=COLORMAPS.get(name, "gray"),
-                         blending="additive", scale=(px, px), units=("um", "um"),
-                         metadata=dict(meta))
-    table = s.cells[["cell_id", "centroid_row", "centroid_col"]].copy()
-    table["area_um2"] = np.bincount(s.labels.ravel())[table["cell_id"].to_numpy()] * px ** 2
-    cells = viewer.add_labels(s.labels, name="cells", scale=(px, px), units=("um", "um"),
-                              metadata={"slide": meta["slide"]}, opacity=0.25)
-    set_cell_table(cells, table, step="segmentation")
-    docks = {}
-    for name in DOCKS:
-        _, docks[name] = viewer.window.add_plugin_dock_widget("napari-dvp", name)
+    viewer, _s, _cells, docks = open_sample(tissue, docks=DOCKS)
     window = viewer.window._qt_window
     window.showNormal()
     window.resize(width, height)
