@@ -130,6 +130,20 @@ def notify_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def watch_features(old, new, callback: Callable):
+    """Move ``callback`` from ``old``'s to ``new``'s ``features`` event; return ``new``.
+
+    For a box that shows the current cells layer: call it on every refresh with the
+    layer it watched and the one it found (either may be ``None``; same layer: no-op).
+    """
+    if new is not old:
+        if old is not None:
+            old.events.features.disconnect(callback)
+        if new is not None:
+            new.events.features.connect(callback)
+    return new
+
+
 _UNIT_WATCHED: weakref.WeakSet = weakref.WeakSet()
 
 

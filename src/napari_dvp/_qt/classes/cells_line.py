@@ -9,7 +9,7 @@ from qtpy.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ...core.cells.columns import CELL_ID
 from ...core.classes.gating_view import markers_of
-from .._common import cell_table_of
+from .._common import cell_table_of, watch_features
 from .._slide import cells_layer
 
 __all__ = ["CellsLine"]
@@ -51,12 +51,7 @@ class CellsLine(QWidget):
     def refresh(self, *_) -> None:
         """Show the current cells layer and its number of measured cells."""
         layer = cells_layer(self.viewer, required=False)
-        if layer is not self._watched:
-            if self._watched is not None:
-                self._watched.events.features.disconnect(self.refresh)
-            if layer is not None:
-                layer.events.features.connect(self.refresh)
-            self._watched = layer
+        self._watched = watch_features(self._watched, layer, self.refresh)
         if layer is None:
             text = "Cells: <i>none yet</i> — segment the slide (Segment dock) or open a project"
         else:

@@ -8,7 +8,7 @@ from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from ...core.lmd.plan_common import group_counts
-from .._common import cell_table_of
+from .._common import cell_table_of, watch_features
 from .._slide import cells_layer
 
 
@@ -81,12 +81,7 @@ class CellsBox(QWidget):
     def refresh(self, *_) -> None:
         """Re-read the cells layer and its groups (keeping the chosen groups)."""
         layer = cells_layer(self.viewer, required=False)
-        if layer is not self._watched:
-            if self._watched is not None:
-                self._watched.events.features.disconnect(self.refresh)
-            if layer is not None:
-                layer.events.features.connect(self.refresh)
-            self._watched = layer
+        self._watched = watch_features(self._watched, layer, self.refresh)
         keep = set(self.groups.chosen())
         if layer is None:
             self.label.setText("No cells yet: segment the slide (Segment) or open a labels "
