@@ -93,7 +93,7 @@ def test_tiny_diann_pg_matrix(tmp_path):
 
 
 def test_diann_pg_matrix_fast_and_forgiving_parsers_agree(tmp_path, monkeypatch):
-    from napari_dvp.core.proteomics import readers
+    from napari_dvp.core.proteomics import engines
 
     head = ("Protein.Group\tProtein.Ids\tProtein.Names\tGenes\tFirst.Protein.Description\t"
             "N.Sequences\tD:\\raw\\TEN_A1.d\tD:\\raw\\TEN_A2.d\n")
@@ -112,7 +112,7 @@ def test_diann_pg_matrix_fast_and_forgiving_parsers_agree(tmp_path, monkeypatch)
         assert list(a.var["genes"]) == ["STAT1;STAT1B", ""]
         assert list(a.var["description"]) == ["", "STAT3 protein"]
     pd.testing.assert_frame_equal(fast.var, slow.var)
-    monkeypatch.setattr(readers, "read_text_table",
+    monkeypatch.setattr(engines, "read_text_table",
                         lambda *a, **k: pytest.fail("slow path used"))
     read_proteomics(clean)  # the clean file never needs the pandas parser
 
