@@ -28,7 +28,7 @@ from napari_dvp._qt._slide import apply_pixel_size, current_slide, set_role
 from napari_dvp._qt.project.widget import ProjectWidget
 from napari_dvp._sample_data import sample_layer_data
 from napari_dvp.core.project import load_project, read_lock
-from napari_dvp.core.project.autosave import find_recovery, list_recoveries
+from napari_dvp.core.project.recovery import find_recovery, list_recoveries
 from napari_dvp.core.synthetic import make_sample
 
 SIZE = 256

@@ -12,7 +12,7 @@ from skimage.draw import disk
 
 from napari_dvp._qt._common import cell_table_of, set_cell_table
 from napari_dvp._qt.project.widget import ProjectWidget
-from napari_dvp.core.project.autosave import TILE, find_recovery, list_recoveries
+from napari_dvp.core.project.recovery import TILE, find_recovery, list_recoveries
 from napari_dvp.core.slide import open_image, write_ome_tiff
 from napari_dvp.core.slide.layers import layer_data
 

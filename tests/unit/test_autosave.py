@@ -12,14 +12,12 @@ import pytest
 from napari_dvp.core import project as P
 from napari_dvp.core.errors import DvpInputError
 from napari_dvp.core.project import autosave as A
-from napari_dvp.core.project.autosave import (
-    TILE,
-    Autosaver,
+from napari_dvp.core.project.autosave import TILE, Autosaver, recovery_dir_for
+from napari_dvp.core.project.recovery import (
     discard_recovery,
     find_recovery,
     list_recoveries,
     recover,
-    recovery_dir_for,
 )
 
 

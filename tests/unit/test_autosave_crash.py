@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from napari_dvp.core.project import Project, load_project, save_project
-from napari_dvp.core.project.autosave import AUTOSAVE_INTERVAL_S, find_recovery, recover
+from napari_dvp.core.project.autosave import AUTOSAVE_INTERVAL_S
+from napari_dvp.core.project.recovery import find_recovery, recover
 
 CHILD = Path(__file__).with_name("_autosave_crash_child.py")
 BASE, STEP, GRID = 100_000, 32, 32

@@ -32,7 +32,7 @@ from ...core.project import (
     save_steps,
     save_summary,
 )
-from ...core.project.autosave import (
+from ...core.project.recovery import (
     discard_recovery,
     find_recovery,
     list_recoveries,

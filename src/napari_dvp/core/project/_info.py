@@ -66,7 +66,7 @@ def project_info(folder: str | os.PathLike[str]) -> dict:
     info["executable"] = _executable_files(folder, index["files"])
     lock = read_lock(folder)
     info["lock"] = None if lock is None else {**lock.__dict__, "stale": lock.stale_reason()}
-    from .autosave import find_recovery
+    from .recovery import find_recovery
 
     rec = find_recovery(folder)
     info["recovery"] = None if rec is None else rec.saved
