@@ -116,19 +116,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _sigint() -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt once (never inside a commit); a second one stops now."""
+    """Ctrl-C raises KeyboardInterrupt once (never inside a commit); a second one stops now.
+
+    A KeyboardInterrupt raised while Python runs a garbage-collector callback, a
+    ``__del__`` or a weakref callback (dask's client runs such callbacks often) cannot
+    propagate: Python prints "Exception ignored in …" with a traceback and goes on, so
+    the run would finish as if never interrupted. Such a lost interrupt is caught
+    here, printed as nothing, and delivered again at the next ordinary line of code.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    import _thread
+
     from .core.outputs import defer_interrupt, rollback_all
 
     hits = []
+    redeliver = []
 
     def raise_interrupt() -> None:
         raise KeyboardInterrupt
 
     def handler(signum, frame) -> None:
-        hits.append(signum)
+        if redeliver:  # the same Ctrl-C, lost in a callback: not a second one
+            redeliver.clear()
+        else:
+            hits.append(signum)
         if len(hits) > 1:  # impatient: roll back what we can and stop
             rollback_all()
             _stop_children()
@@ -140,11 +153,30 @@ def _sigint() -> Iterator[None]:
         if not defer_interrupt(raise_interrupt):
             raise KeyboardInterrupt
 
+    def deliver_again() -> None:
+        if active:
+            _thread.interrupt_main(signal.SIGINT)
+
+    def unraisable(info) -> None:
+        if info.exc_type is None or not issubclass(info.exc_type, KeyboardInterrupt):
+            previous_hook(info)
+            return
+        with contextlib.suppress(KeyboardInterrupt):
+            redeliver.append(True)
+            # from another thread, a moment later: once this callback has returned
+            timer = threading.Timer(0.01, deliver_again)
+            timer.daemon = True
+            timer.start()
+
+    active = [True]
     previous = signal.signal(signal.SIGINT, handler)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
+        active.clear()
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
         if hits:
             import logging
 
