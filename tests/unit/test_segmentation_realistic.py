@@ -19,7 +19,12 @@ from napari_dvp.core.errors import DvpInputError
 from napari_dvp.core.segmentation import make_backend, run_to_end, segment_tiled
 from napari_dvp.core.segmentation.metrics import match_labels
 from napari_dvp.core.segmentation.pipeline import segmentation_input
-from napari_dvp.core.segmentation.scale import estimate_nucleus_diameter_px
+from napari_dvp.core.segmentation.scale import (
+    NucleusSizeEstimate,
+    estimate_nucleus_diameter_px,
+    measure_nucleus_diameter_px,
+    refine_with_segmentation,
+)
 from napari_dvp.core.segmentation.stains import RGB, channel_choices
 from napari_dvp.core.slide import open_labels
 
@@ -80,11 +85,57 @@ def test_nucleus_size_is_estimated_from_the_image(radius):
     assert estimate.confidence == "high" and estimate.n_objects > 30
     text = estimate.describe(0.5, "assumed")
     assert f"{estimate.diameter_px:.1f} px" in text and "µm at 0.5 µm/px (assumed)" in text
+    # a good guess survives the check by a first segmentation unchanged
+    assert measure_nucleus_diameter_px(image) == estimate
 
 
 def test_size_estimate_of_an_empty_image_says_so():
     estimate = estimate_nucleus_diameter_px(np.zeros((64, 64), np.float32))
     assert estimate.confidence == "none" and estimate.n_objects == 0
+
+
+def nuclei_under_a_fibre(seed: int, width: float = 40.0, size: int = 384):
+    """Dim nuclei (about 14 px) with a bright band of tissue fibre across them.
+
+    The fibre (as in DSB2018 image 336d3e41) is one wide piece at every threshold,
+    so the granulometry's guess is the fibre's width, not the nuclei's.
+    Returns (image, truth labels, fibre mask).
+    """
+    signal, truth = nuclei_field(size, 7.0, 20, seed=seed)
+    yy, xx = np.mgrid[:size, :size]
+    fibre = np.abs(yy - 0.5 * xx - 100) < width / 2
+    expected = 300 * signal + 600 * gaussian(fibre.astype(float), 3) + 20
+    return np.random.default_rng(seed).poisson(expected).astype(np.float32), truth, fibre
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_fibre_that_fools_the_first_guess_is_caught_by_a_first_segmentation(seed, tmp_path,
+                                                                             capsys):
+    image, truth, fibre = nuclei_under_a_fibre(seed)
+    area = np.bincount(truth.ravel())[1:]
+    true_d = 2 * np.sqrt(np.median(area[area > 0]) / np.pi)
+    guess = estimate_nucleus_diameter_px(image)
+    assert guess.diameter_px > 2.5 * true_d  # the trap is real
+    measured = measure_nucleus_diameter_px(image)
+    assert measured.diameter_px == pytest.approx(true_d, rel=0.25)
+    assert measured.first_guess_px == guess.diameter_px
+    assert f"first guess of {guess.diameter_px:.1f} px" in measured.describe()
+    # the user's path: the command line segments with the measured size and says so
+    path = tmp_path / "fibre.tif"
+    tifffile.imwrite(path, image)
+    assert main(["segment", str(path), "--out", str(tmp_path / "labels.tif")]) == 0
+    assert "replaced the first guess" in capsys.readouterr().err
+    labels = np.asarray(open_labels(tmp_path / "labels.tif")[0])
+    off_fibre = np.where(fibre, 0, truth)
+    assert match_labels(np.where(fibre, 0, labels), off_fibre).f1 > 0.9
+
+
+def test_a_size_check_without_nuclei_keeps_the_guess():
+    guess = NucleusSizeEstimate(20.0, 40, "high", 1.2)
+    assert refine_with_segmentation(guess, np.zeros((32, 32), np.int32)) is guess
+    specks = np.zeros((32, 32), np.int32)
+    specks[::4, ::4] = np.arange(1, 65).reshape(8, 8)  # one-pixel noise is not a nucleus
+    assert refine_with_segmentation(guess, specks) is guess
 
 
 def test_builtin_defaults_on_nuclei_without_pixel_size():

@@ -3,7 +3,7 @@
 Needs no download and no GPU. Nuclei come from :func:`.nuclei.segment_nuclei`
 (top-hat foreground, h-maxima seeds on distance + intensity, watershed). Their
 size is the user's (``nucleus_diameter_um``) or, by default, estimated from the
-image when the backend is calibrated (:func:`.scale.estimate_nucleus_diameter_px`),
+image when the backend is calibrated (:func:`.scale.measure_nucleus_diameter_px`),
 so images of any magnification work without a pixel size. Cells: each nucleus
 grows by at most ``max_expansion_um``; with a cytoplasm/membrane channel (or
 several: any above its threshold counts) the grown rim is kept only where that
@@ -24,7 +24,7 @@ from skimage.segmentation import expand_labels
 from .backends import check_labels, params_from
 from .nuclei import NucleiSettings, foreground_threshold, nuclear_range, segment_nuclei
 from .params import DEFAULT_EXPANSION_UM, BuiltinParams
-from .scale import DEFAULT_DIAMETER_PX, NucleusSizeEstimate, estimate_nucleus_diameter_px
+from .scale import DEFAULT_DIAMETER_PX, NucleusSizeEstimate, measure_nucleus_diameter_px
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ class BuiltinBackend:
         p = self.params
         changes: dict = {}
         estimate = self.size_estimate
-        if not p.nucleus_diameter_px and not p.nucleus_diameter_um:
-            estimate = estimate_nucleus_diameter_px(overview[0])
-            changes["nucleus_diameter_px"] = estimate.diameter_px
-        diameter = changes.get("nucleus_diameter_px") or self.nucleus_px
         value_range = p.nuclear_range or nuclear_range(overview[0])
         changes["nuclear_range"] = value_range
+        if not p.nucleus_diameter_px and not p.nucleus_diameter_um:
+            estimate = measure_nucleus_diameter_px(overview[0], value_range)
+            changes["nucleus_diameter_px"] = estimate.diameter_px
+        diameter = changes.get("nucleus_diameter_px") or self.nucleus_px
         if p.nuclear_threshold is None:
             changes["nuclear_threshold"] = foreground_threshold(overview[0], diameter, value_range)
         if p.cyto_threshold is None and overview.shape[0] > 1:

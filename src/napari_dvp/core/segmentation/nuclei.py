@@ -136,7 +136,7 @@ def segment_nuclei(channel: np.ndarray, diameter_px: float, *,
     channel
         2-D array in which nuclei are bright.
     diameter_px
-        Typical nucleus diameter in pixels (:func:`.scale.estimate_nucleus_diameter_px`).
+        Typical nucleus diameter in pixels (:func:`.scale.measure_nucleus_diameter_px`).
     value_range, threshold
         Image-wide contrast range (:func:`nuclear_range`) and foreground threshold
         (:func:`foreground_threshold`); ``None`` = from this array (a whole image).

@@ -28,7 +28,7 @@ from .backends import SegmentationBackend, make_backend
 from .params import BuiltinParams, CellposeParams, SegmentParams
 from .pipeline import IN_MEMORY_PIXELS, prepare_backend, segmentation_input
 from .report import report_lines
-from .scale import NucleusSizeEstimate, estimate_nucleus_diameter_px
+from .scale import NucleusSizeEstimate, measure_nucleus_diameter_px
 from .stains import BRIGHTFIELD_CHANNELS, brightfield_stack
 from .tiling import ArrayReader, calibration_sample, segment_tiled
 
@@ -101,7 +101,7 @@ def measure_nucleus_size(image, is_rgb: bool, channel_names: Sequence[str],
         array, channels, _rgb, _used = _inputs(image, is_rgb, channel_names,
                                                dataclasses.replace(run, cyto_channel="none"))
     sample = calibration_sample(ArrayReader(array, channels[:1]))
-    return estimate_nucleus_diameter_px(sample[0])
+    return measure_nucleus_diameter_px(sample[0])
 
 
 def segment_slide(
