@@ -36,6 +36,18 @@ def test_new_add_remove_save_reopen(tmp_path):
     assert index["format"] == "napari-dvp study" and index["format_version"] == 1
 
 
+def test_a_slide_without_pixel_size_follows_the_one_rule(tmp_path):
+    """Study layers and exports place a slide at the Slide dock's size, never at 1 µm."""
+    from napari_dvp.core.slide.model import pixel_size_rule
+
+    s = new_study(tmp_path / "cohort")
+    s.add("TEN1", "P01", "TEN", pixel_size_um=0.25)
+    s.add("MDE1", "P02", "MDE")
+    assert (s.get("TEN1").pixel.um, s.get("TEN1").pixel.source) == (0.25, "file")
+    assert s.get("MDE1").pixel == pixel_size_rule()
+    assert s.get("MDE1").pixel.source == "assumed"
+
+
 @pytest.mark.parametrize("bad", ["", "a b", "../x", "x/y", "-lead", "x" * 41])
 def test_bad_slide_names_are_refused(tmp_path, bad):
     s = new_study(tmp_path / "s")

@@ -13,7 +13,7 @@ def show_slides(viewer, study, images: dict, limits: tuple[float, float], title:
     left to right with the same contrast limits; returns the layers."""
     layers, x = [], 0.0
     for slide, img in images.items():
-        px = study.get(slide).pixel_size_um or 1.0
+        px = study.get(slide).pixel.um
         name = f"{slide} · {title}"
         if name in viewer.layers:
             viewer.layers.remove(name)

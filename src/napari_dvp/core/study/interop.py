@@ -124,7 +124,7 @@ def _lmd_shapes(study: Study, slide: str) -> pd.DataFrame:
     from ..lmd.leica_xml import read_leica_xml
 
     rows = []
-    px = study.get(slide).pixel_size_um or 1.0
+    px = study.get(slide).pixel.um
     cal = Calibration(np.zeros((3, 2)), px)
     for xml_path in sorted(study.lmd_dir.glob(f"{slide}*/*.xml")):
         xml = read_leica_xml(xml_path)
@@ -147,7 +147,7 @@ def slide_elements(study: Study, slide: str, scale_factors=(2, 4)) -> dict:
 
     rec = study.get(slide)
     project = load_project(study.project_dir(slide), verify=False, lazy_labels=False)
-    px = float(rec.pixel_size_um or 1.0)
+    px = rec.pixel.um
     tf = {slide: Scale([px, px], axes=("y", "x"))}
     out: dict = {}
     if project.image is not None and Path(project.image.path).is_file():

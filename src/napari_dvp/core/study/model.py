@@ -74,6 +74,16 @@ class SlideRecord:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @property
+    def pixel(self):
+        """The slide's :class:`~napari_dvp.core.slide.model.PixelSize` by the one rule.
+
+        The recorded size, else the rule's assumed one (as the Slide dock shows it).
+        """
+        from ..slide.model import pixel_size_rule
+
+        return pixel_size_rule(recorded=self.pixel_size_um)
+
 
 @dataclass
 class Study:
