@@ -197,16 +197,14 @@ def measure_nucleus_diameter_px(image, value_range: tuple[float, float] | None =
     return refine_with_segmentation(estimate, first)
 
 
-def segmented_diameter_px(labels: np.ndarray) -> tuple[float, int]:
-    """(median equivalent diameter in pixels, number of objects) of a label image.
+def segmented_diameters_px(labels: np.ndarray) -> np.ndarray:
+    """Equivalent diameters (pixels) of the objects of a label image.
 
     Objects smaller than a disk of :data:`MIN_RADIUS_PX` are noise and not counted.
     """
     area = np.bincount(np.asarray(labels).ravel())[1:]
     area = area[area >= np.pi * MIN_RADIUS_PX ** 2]
-    if area.size == 0:
-        return float("nan"), 0
-    return float(2 * np.sqrt(np.median(area) / np.pi)), int(area.size)
+    return 2 * np.sqrt(area / np.pi)
 
 
 def refine_with_segmentation(estimate: NucleusSizeEstimate,
@@ -225,14 +223,18 @@ def refine_with_segmentation(estimate: NucleusSizeEstimate,
     NucleusSizeEstimate
         ``estimate`` itself when the median segmented nucleus is within
         :data:`REFINE_TOLERANCE` x of it (or nothing was segmented); otherwise
-        the measured median diameter, with ``first_guess_px`` set.
+        the measured median diameter, with ``first_guess_px`` set and the
+        confidence rule of :func:`estimate_nucleus_diameter_px` applied to the
+        segmented nuclei.
     """
-    measured, n = segmented_diameter_px(labels)
-    if n == 0 or not measured >= 2 * MIN_RADIUS_PX:
+    diameters = segmented_diameters_px(labels)
+    if diameters.size == 0:
         return estimate
+    q25, measured, q75 = np.percentile(diameters, [25, 50, 75])
     ratio = measured / estimate.diameter_px
     if 1 / REFINE_TOLERANCE <= ratio <= REFINE_TOLERANCE:
         return estimate
-    confidence = "high" if n >= 30 else "low"
-    return NucleusSizeEstimate(measured, n, confidence, estimate.spread,
+    spread = float(q75 / max(q25, 1e-6))
+    confidence = "high" if diameters.size >= 30 and spread < 2 else "low"
+    return NucleusSizeEstimate(float(measured), int(diameters.size), confidence, spread,
                                first_guess_px=estimate.diameter_px)
